@@ -1,0 +1,45 @@
+// Package safety holds the vocabulary shared by every check that can stop
+// pvinject from writing: a Refusal is an unsafe or unsupported guest or image
+// (exit status 3, nothing written); a Finding is a blocker or warning shown to
+// the user with what to do about it.
+package safety
+
+import "fmt"
+
+// Refusal is returned when pvinject declines to write because the input is
+// unsafe or unsupported. The CLI maps it to exit status 3.
+type Refusal struct {
+	Subject string // file or object refused, e.g. the image path or "SYSTEM hive"
+	Reason  string // what is wrong
+	Remedy  string // what the user should do
+}
+
+func (r *Refusal) Error() string {
+	s := fmt.Sprintf("%s: refused: %s", r.Subject, r.Reason)
+	if r.Remedy != "" {
+		s += "; " + r.Remedy
+	}
+	return s
+}
+
+// Severity of a finding.
+type Severity string
+
+const (
+	Blocker Severity = "blocker"
+	Warning Severity = "warning"
+)
+
+// Finding is one result of a preflight check.
+type Finding struct {
+	Severity Severity `json:"severity"`
+	Code     string   `json:"code"`   // stable identifier, e.g. "ntfs.hibernated"
+	Message  string   `json:"message"`
+	Remedy   string   `json:"remedy,omitempty"`
+	Source   string   `json:"source,omitempty"` // document section the rule comes from
+}
+
+// Refusal turns a blocker into an error for callers that must stop.
+func (f Finding) Refusal(subject string) *Refusal {
+	return &Refusal{Subject: subject, Reason: f.Message, Remedy: f.Remedy}
+}
