@@ -8,7 +8,7 @@ while IFS= read -r file; do
   pkg=./$(dirname "$file")
   for target in $(grep -oE '^func (Fuzz[A-Za-z0-9_]+)\(' "$file" | sed -E 's/^func (Fuzz[A-Za-z0-9_]+)\(/\1/'); do
     echo "fuzz $pkg $target"
-    go test -run='^$' -fuzz="^${target}\$" -fuzztime="${FUZZTIME:-8s}" "$pkg" >/tmp/pvinject-fuzz.log 2>&1 || { cat /tmp/pvinject-fuzz.log; exit 1; }
+    go test -run='^$' -fuzz="^${target}\$" -fuzztime="${FUZZTIME:-8s}" -fuzzminimizetime=200x "$pkg" >/tmp/pvinject-fuzz.log 2>&1 || { cat /tmp/pvinject-fuzz.log; exit 1; }
     n=$((n + 1))
   done
 done < <(grep -rl --include='*_test.go' -E '^func Fuzz' cmd core wizard ui 2>/dev/null | sort)

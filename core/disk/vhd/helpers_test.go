@@ -1,0 +1,103 @@
+package vhd_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pvinject/pvinject/core/disk"
+	"github.com/pvinject/pvinject/core/disk/disktest"
+	"github.com/pvinject/pvinject/core/internal/testenv"
+)
+
+// fixtureDir builds scripts/fixtures/vhd.sh once.
+func fixtureDir(t testing.TB) string {
+	t.Helper()
+	testenv.RequireTool(t, "qemu-img", "python3")
+	return testenv.Fixture(t, "vhd")
+}
+
+// entries reads the vpc lines of the vhd fixture's MANIFEST (same format
+// as disk.sh's).
+func entries(t testing.TB) []disktest.Entry {
+	t.Helper()
+	dir := fixtureDir(t)
+	f, err := os.Open(filepath.Join(dir, "MANIFEST"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []disktest.Entry
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if fs := strings.Fields(sc.Text()); len(fs) == 3 && fs[1] == "vpc" {
+			out = append(out, disktest.Entry{Dir: dir, File: fs[0], Format: fs[1], Expect: fs[2]})
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("empty MANIFEST in %s", dir)
+	}
+	return out
+}
+
+func entry(t testing.TB, name string) disktest.Entry {
+	t.Helper()
+	for _, e := range entries(t) {
+		if e.File == name {
+			return e
+		}
+	}
+	t.Fatalf("no fixture %s", name)
+	return disktest.Entry{}
+}
+
+// compareLonger checks img against a raw file that may be shorter than the
+// virtual disk (disk.sh's 64 MiB source against qemu's CHS-rounded VHD):
+// the raw bytes first, then zeros.
+func compareLonger(img disk.Image, rawPath string) error {
+	want, err := os.ReadFile(rawPath)
+	if err != nil {
+		return err
+	}
+	if img.Size() < int64(len(want)) {
+		return fmt.Errorf("virtual size %d smaller than %s (%d)", img.Size(), rawPath, len(want))
+	}
+	got := make([]byte, img.Size())
+	if _, err := img.ReadAt(got, 0); err != nil {
+		return err
+	}
+	if i := mismatch(got[:len(want)], want); i >= 0 {
+		return fmt.Errorf("first difference at %d", i)
+	}
+	if bytes.Count(got[len(want):], []byte{0}) != len(got)-len(want) {
+		return fmt.Errorf("non-zero bytes past the end of %s", rawPath)
+	}
+	return nil
+}
+
+func mismatch(a, b []byte) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return -1
+}
+
+// copyFile copies src into dir and returns the copy's path.
+func copyFile(t testing.TB, src, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(dir, filepath.Base(src))
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}

@@ -1,0 +1,126 @@
+package vmdk
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"testing"
+
+	"github.com/pvinject/pvinject/core/disk"
+)
+
+// TestCorruptHeader overwrites KDMV header fields at their documented
+// offsets and expects a *disk.FormatError from Open.
+func TestCorruptHeader(t *testing.T) {
+	base := seedImage(t, "fuzz-sparse.vmdk")
+	le := binary.LittleEndian
+	for _, c := range []struct {
+		name string
+		mod  func(b []byte) []byte
+	}{
+		{"truncated header", func(b []byte) []byte { return b[:300] }},
+		{"version 9", func(b []byte) []byte { le.PutUint32(b[4:], 9); return b }},
+		{"absurd capacity", func(b []byte) []byte { le.PutUint64(b[12:], 1<<50); return b }},
+		{"grain size 0", func(b []byte) []byte { le.PutUint64(b[20:], 0); return b }},
+		{"grain size 3", func(b []byte) []byte { le.PutUint64(b[20:], 3); return b }},
+		{"huge descriptor", func(b []byte) []byte { le.PutUint64(b[36:], 1<<40); return b }},
+		{"no GTEs", func(b []byte) []byte { le.PutUint32(b[44:], 0); return b }},
+		{"both directories past EOF", func(b []byte) []byte {
+			le.PutUint64(b[48:], 1<<30)
+			le.PutUint64(b[56:], 1<<30)
+			return b
+		}},
+		{"descriptor without extents", func(b []byte) []byte {
+			d := le.Uint64(b[28:]) * 512
+			copy(b[d:], "# Disk DescriptorFile\nversion=1\n\x00")
+			return b
+		}},
+		{"truncated before the directories", func(b []byte) []byte { return b[:le.Uint64(b[48:])*512] }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Open("mem.vmdk", &memBacking{data: c.mod(bytes.Clone(base))}, memOpts)
+			var fe *disk.FormatError
+			if !errors.As(err, &fe) {
+				t.Fatalf("want *disk.FormatError, got %v", err)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+// TestRedundantDirectory damages the primary grain directory: reads go
+// through the redundant copy and give the same bytes, writes are refused.
+func TestRedundantDirectory(t *testing.T) {
+	base := seedImage(t, "fuzz-sparse.vmdk")
+	le := binary.LittleEndian
+	want := readAll(t, base, false)
+	for _, c := range []struct {
+		name string
+		mod  func(b []byte)
+	}{
+		{"directory past EOF", func(b []byte) { le.PutUint64(b[56:], 1<<30) }},
+		{"entry past EOF", func(b []byte) { le.PutUint32(b[le.Uint64(b[56:])*512:], 0x7fffff00) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			img := bytes.Clone(base)
+			c.mod(img)
+			if got := readAll(t, img, true); !bytes.Equal(got, want) {
+				t.Fatal("reading through the redundant directory gave other bytes")
+			}
+		})
+	}
+}
+
+func readAll(t *testing.T, img []byte, damaged bool) []byte {
+	t.Helper()
+	mb := &memBacking{data: bytes.Clone(img)}
+	opts := memOpts
+	opts.Writable = true
+	m, err := Open("mem.vmdk", mb, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	out := make([]byte, m.Size())
+	if _, err := m.ReadAt(out, 0); err != nil {
+		t.Fatal(err)
+	}
+	before := bytes.Clone(mb.data)
+	_, werr := m.WriteAt([]byte{1}, 0)
+	if damaged {
+		var fe *disk.FormatError
+		if !errors.As(werr, &fe) || !bytes.Equal(before, mb.data) {
+			t.Fatalf("write to a damaged disk: %v (file changed: %v)", werr, !bytes.Equal(before, mb.data))
+		}
+	}
+	return out
+}
+
+// TestCorruptGrainTable points a grain table entry past the end of the
+// file: the read fails with a *disk.FormatError and a write changes nothing.
+func TestCorruptGrainTable(t *testing.T) {
+	img := bytes.Clone(seedImage(t, "fuzz-sparse.vmdk"))
+	le := binary.LittleEndian
+	for _, dir := range []uint64{le.Uint64(img[48:]), le.Uint64(img[56:])} {
+		gt := le.Uint32(img[dir*512:])
+		le.PutUint32(img[int64(gt)*512:], 0x7fffff00)
+	}
+	mb := &memBacking{data: img}
+	opts := memOpts
+	opts.Writable = true
+	m, err := Open("mem.vmdk", mb, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fe *disk.FormatError
+	if _, err := m.ReadAt(make([]byte, 512), 0); !errors.As(err, &fe) {
+		t.Fatalf("read: want *disk.FormatError, got %v", err)
+	}
+	before := bytes.Clone(mb.data)
+	if _, err := m.WriteAt([]byte{1}, 0); !errors.As(err, &fe) {
+		t.Fatalf("write: want *disk.FormatError, got %v", err)
+	}
+	if !bytes.Equal(before, mb.data) {
+		t.Fatal("a refused write modified the file")
+	}
+}

@@ -1,0 +1,215 @@
+package hive
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"unicode/utf16"
+)
+
+// Limits Windows applies to names; libhivex does not check them.
+const (
+	maxKeyNameChars   = 255
+	maxValueNameChars = 16383
+	libhivexMaxCell   = 1000000 - 8 // HIVEX_MAX_ALLOCATION, less the cell header
+)
+
+func checkName(kind, s string, limit int) error {
+	if n := len(utf16.Encode([]rune(s))); n > limit {
+		return fmt.Errorf("hive: %s name %q has %d UTF-16 units, Windows allows %d: %w", kind, s, n, limit, ErrTooLarge)
+	}
+	if strings.ContainsRune(s, 0) {
+		return fmt.Errorf("hive: %s name %q contains NUL: %w", kind, s, ErrType)
+	}
+	return nil
+}
+
+// fail makes err sticky: after libhivex failed half way through an edit, or
+// a commit did not verify, the in-memory hive can no longer be trusted, so
+// every later write and Commit returns the same error.
+func (h *Hive) fail(err error) error {
+	if h.failed == nil {
+		h.failed = err
+	}
+	return err
+}
+
+// CreateKey creates the key at path and any missing parents; an existing
+// key is not an error.
+func (h *Hive) CreateKey(path string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, err := h.createKey(path)
+	return err
+}
+
+func (h *Hive) createKey(path string) (node, error) {
+	if err := h.checkWritable(); err != nil {
+		return 0, err
+	}
+	parts := splitPath(path)
+	for _, p := range parts {
+		if err := checkName("key", p, maxKeyNameChars); err != nil {
+			return 0, err
+		}
+	}
+	n, err := h.eng.root()
+	if err != nil {
+		return 0, fmt.Errorf("hive %s: %w", h.name, err)
+	}
+	for i, p := range parts {
+		c, ok, err := h.child(n, p)
+		if err != nil {
+			return 0, fmt.Errorf("hive %s: key %q: %w", h.name, path, err)
+		}
+		if !ok {
+			if c, err = h.eng.addChild(n, p); err != nil {
+				return 0, h.fail(fmt.Errorf("hive %s: create key %q: %w", h.name, strings.Join(parts[:i+1], `\`), err))
+			}
+			h.expect.key(parts[:i+1])
+		}
+		n = c
+	}
+	return n, nil
+}
+
+// checkRewritable refuses to rewrite a key's value list when libhivex
+// would damage one of its values: libhivex writes every value as a single
+// cell, but hives of version 1.4+ must keep data over 16344 bytes in
+// big-data segments, and Windows would misread such a cell. libhivex also
+// refuses cells near 1 MB outright, which would leave the edit half done.
+func (h *Hive) checkRewritable(path string, vals []NamedValue) error {
+	for _, v := range vals {
+		if len(v.Data) > libhivexMaxCell || (h.minor > 3 && len(v.Data) > bigDataSegment) {
+			return fmt.Errorf("hive %s: key %q: value %q holds %d bytes; rewriting this key through libhivex would store it in a form Windows misreads: %w",
+				h.name, path, v.Name, len(v.Data), ErrTooLarge)
+		}
+	}
+	return nil
+}
+
+// SetValue sets one value of the key at path, creating the key (and its
+// parents) if needed, and keeping every other value of the key as it was.
+// name "" is the default value. Name matching is case-insensitive; an
+// existing value keeps its stored name.
+func (h *Hive) SetValue(path, name string, v Value) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := checkName("value", name, maxValueNameChars); err != nil {
+		return err
+	}
+	if err := h.checkRewritable(path, []NamedValue{{Name: name, Value: v}}); err != nil {
+		return err
+	}
+	n, err := h.createKey(path)
+	if err != nil {
+		return err
+	}
+	vals, err := h.eng.values(n)
+	if err != nil {
+		return fmt.Errorf("hive %s: key %q: %w", h.name, path, err)
+	}
+	nv := NamedValue{Name: name, Value: Value{Type: v.Type, Data: append([]byte{}, v.Data...)}}
+	replaced := false
+	for i := range vals {
+		if strings.EqualFold(vals[i].Name, name) {
+			nv.Name = vals[i].Name
+			vals[i] = nv
+			replaced = true
+			break
+		}
+	}
+	if !replaced {
+		vals = append(vals, nv)
+	}
+	if err := h.checkRewritable(path, vals); err != nil {
+		return err
+	}
+	if err := h.eng.setValues(n, vals); err != nil {
+		return h.fail(fmt.Errorf("hive %s: set %q in key %q: %w", h.name, name, path, err))
+	}
+	h.expect.value(splitPath(path), name, &nv.Value)
+	return nil
+}
+
+// DeleteValue removes one value, keeping the others. A missing value
+// gives an error matching ErrNotFound.
+func (h *Hive) DeleteValue(path, name string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := h.checkWritable(); err != nil {
+		return err
+	}
+	n, err := h.mustLookup(path)
+	if err != nil {
+		return err
+	}
+	vals, err := h.eng.values(n)
+	if err != nil {
+		return fmt.Errorf("hive %s: key %q: %w", h.name, path, err)
+	}
+	kept := vals[:0:0]
+	for _, v := range vals {
+		if !strings.EqualFold(v.Name, name) {
+			kept = append(kept, v)
+		}
+	}
+	if len(kept) == len(vals) {
+		return h.notFound(fmt.Sprintf("value %q in key %q", name, path))
+	}
+	if err := h.checkRewritable(path, kept); err != nil {
+		return err
+	}
+	if err := h.eng.setValues(n, kept); err != nil {
+		return h.fail(fmt.Errorf("hive %s: delete %q in key %q: %w", h.name, name, path, err))
+	}
+	h.expect.value(splitPath(path), name, nil)
+	return nil
+}
+
+// DeleteKey removes a key with all its subkeys and values. The root cannot
+// be deleted; a missing key gives an error matching ErrNotFound.
+func (h *Hive) DeleteKey(path string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := h.checkWritable(); err != nil {
+		return err
+	}
+	parts := splitPath(path)
+	if len(parts) == 0 {
+		return fmt.Errorf("hive %s: the root key cannot be deleted: %w", h.name, ErrType)
+	}
+	n, err := h.mustLookup(path)
+	if err != nil {
+		return err
+	}
+	if err := h.eng.deleteChild(n); err != nil {
+		return h.fail(fmt.Errorf("hive %s: delete key %q: %w", h.name, path, err))
+	}
+	h.expect.deleteKey(parts)
+	return nil
+}
+
+// Commit writes the edits and returns the complete new hive bytes, ready
+// to be written back over the original file. Before returning, the bytes
+// are checked without libhivex: header signature, checksum and sequence
+// numbers, hive bins and cells, the whole key tree, and every value and
+// key this session set or deleted. The Hive stays open for more edits.
+func (h *Hive) Commit() ([]byte, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := h.checkWritable(); err != nil {
+		return nil, err
+	}
+	if err := h.eng.commit(); err != nil {
+		return nil, h.fail(fmt.Errorf("hive %s: %w", h.name, err))
+	}
+	data, err := os.ReadFile(h.path)
+	if err != nil {
+		return nil, h.fail(fmt.Errorf("hive %s: read back commit: %w", h.name, err))
+	}
+	if err := verify(h.name, data, h.expect); err != nil {
+		return nil, h.fail(err)
+	}
+	return data, nil
+}

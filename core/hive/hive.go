@@ -1,0 +1,353 @@
+package hive
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/pvinject/pvinject/core/safety"
+)
+
+// LogFile is a transaction log that belongs to a hive (SYSTEM.LOG1,
+// SYSTEM.LOG2, or the single SYSTEM.LOG of older Windows), read from the
+// same directory as the hive. Pass every one that exists (see LogNames):
+// empty and stale logs are recognised and skipped, and the order does not
+// matter.
+type LogFile struct {
+	Name string
+	Data []byte
+}
+
+// LogNames lists the transaction log file names to look for beside a hive
+// file, e.g. "SYSTEM" -> SYSTEM.LOG, SYSTEM.LOG1, SYSTEM.LOG2 (NTFS looks
+// names up case-insensitively; Windows writes them in any case).
+func LogNames(hiveFile string) []string {
+	return []string{hiveFile + ".LOG", hiveFile + ".LOG1", hiveFile + ".LOG2"}
+}
+
+// Hive is an open registry hive: a private copy of the bytes given to
+// Open, read and edited through libhivex. A Hive is safe for use by one
+// goroutine at a time; its methods lock, so concurrent use is serialized.
+type Hive struct {
+	mu       sync.Mutex
+	name     string
+	dir      string
+	path     string
+	eng      engine
+	minor    uint32
+	readOnly bool
+	refusal  *safety.Refusal // set when writing must be refused
+	findings []safety.Finding
+	replay   *Replay
+	expect   *expectations
+	failed   error // sticky: set when an edit or commit went wrong
+	closed   bool
+}
+
+// Open copies a hive's bytes to a private temporary file and opens it for
+// reading and editing. name labels errors (e.g. "SYSTEM"). If the hive is
+// dirty (its header sequence numbers differ), logs are replayed into it
+// first; without usable logs the hive still opens, read-only, with a
+// warning finding, and every write returns a *safety.Refusal.
+func Open(name string, data []byte, logs ...LogFile) (*Hive, error) {
+	return open(name, data, logs, false)
+}
+
+// OpenReadOnly is Open without any possibility of writing.
+func OpenReadOnly(name string, data []byte, logs ...LogFile) (*Hive, error) {
+	return open(name, data, logs, true)
+}
+
+func open(name string, data []byte, logs []LogFile, readOnly bool) (*Hive, error) {
+	h := &Hive{name: name, readOnly: readOnly, expect: newExpectations()}
+	bb, err := parseBaseBlock(name, data)
+	if err != nil {
+		return nil, err
+	}
+	if bb.Seq1 != bb.Seq2 || !bb.ChecksumOK {
+		data = h.recover(data, bb, logs)
+	}
+	r, bb, err := newReader(name, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.walk(nil); err != nil {
+		return nil, err
+	}
+	h.minor = bb.Minor
+	if h.dir, err = os.MkdirTemp("", "pvinject-hive-"); err != nil {
+		return nil, fmt.Errorf("hive %s: temporary copy: %w", name, err)
+	}
+	h.path = filepath.Join(h.dir, "hive")
+	if err := os.WriteFile(h.path, data, 0o600); err != nil {
+		os.RemoveAll(h.dir)
+		return nil, fmt.Errorf("hive %s: temporary copy: %w", name, err)
+	}
+	if h.eng, err = openEngine(h.path, !h.readOnly && h.refusal == nil); err != nil {
+		os.RemoveAll(h.dir)
+		return nil, fmt.Errorf("hive %s: %w", name, err)
+	}
+	// A Hive dropped without Close would otherwise leave libhivex memory
+	// and a copy of the guest's registry in the temporary directory.
+	runtime.AddCleanup(h, func(r resources) {
+		r.eng.close()
+		os.RemoveAll(r.dir)
+	}, resources{h.eng, h.dir})
+	return h, nil
+}
+
+type resources struct {
+	eng engine
+	dir string
+}
+
+// recover replays the logs into a dirty hive. When that is impossible it
+// returns the data unchanged and records why, so the hive can still be
+// read (with a warning) but never written.
+func (h *Hive) recover(data []byte, bb baseBlock, logs []LogFile) []byte {
+	logNames := logNamesFor(h.name)
+	why := fmt.Sprintf("header sequence numbers %d and %d differ", bb.Seq1, bb.Seq2)
+	if !bb.ChecksumOK {
+		why = "its header checksum is wrong"
+	}
+	if len(logs) == 0 {
+		h.refuseWrites(fmt.Sprintf("the hive is dirty (%s): its latest changes are only in its transaction logs %s, which were not found",
+			why, logNames), "hive.dirty_no_logs")
+		return data
+	}
+	out, rep, err := replayLogs(h.name, data, logs)
+	if err != nil {
+		h.refuseWrites(fmt.Sprintf("the hive is dirty (%s) and its transaction logs %s are damaged or do not match it: %v",
+			why, logNames, err), "hive.dirty_bad_logs")
+		return data
+	}
+	h.replay = rep
+	return out
+}
+
+func (h *Hive) refuseWrites(reason, code string) {
+	remedy := "boot Windows once and shut it down cleanly (Start > Shut down with Fast Startup off, or `shutdown /s /t 0`) so it merges the logs, then retry; or provide the .LOG1/.LOG2 files from the same config directory"
+	h.refusal = &safety.Refusal{Subject: h.name + " hive", Reason: reason, Remedy: remedy}
+	h.findings = append(h.findings, safety.Finding{
+		Severity: safety.Warning, Code: code,
+		Message: reason + "; reading shows the hive as of its last clean write, without those changes, and writing is refused",
+		Remedy:  remedy,
+	})
+}
+
+func logNamesFor(name string) string {
+	base := name[strings.LastIndexAny(name, `/\`)+1:]
+	if base == "" {
+		base = "hive"
+	}
+	return base + ".LOG1/" + base + ".LOG2"
+}
+
+// Findings returns non-blocking problems found at Open (e.g. a dirty hive
+// opened without its logs).
+func (h *Hive) Findings() []safety.Finding {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]safety.Finding(nil), h.findings...)
+}
+
+// Replayed describes the transaction-log replay done at Open, nil if the
+// hive was clean or could not be recovered.
+func (h *Hive) Replayed() *Replay {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.replay
+}
+
+// Writable reports whether edits are allowed, and if not, why.
+func (h *Hive) Writable() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.checkWritable()
+}
+
+func (h *Hive) checkWritable() error {
+	switch {
+	case h.closed:
+		return ErrClosed
+	case h.failed != nil:
+		return fmt.Errorf("hive %s: an earlier edit or commit failed, discard this hive: %w", h.name, h.failed)
+	case h.refusal != nil:
+		return h.refusal
+	case h.readOnly:
+		return fmt.Errorf("hive %s: %w", h.name, ErrReadOnly)
+	}
+	return nil
+}
+
+// splitPath turns `ControlSet001\Services\viostor` into its key names.
+// Leading, trailing and doubled backslashes are ignored; "" is the root.
+func splitPath(p string) []string {
+	var out []string
+	for _, s := range strings.Split(p, `\`) {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (h *Hive) notFound(what string) error {
+	return fmt.Errorf("hive %s: %s: %w", h.name, what, ErrNotFound)
+}
+
+// lookup finds the node for path; ok is false if a key is missing.
+func (h *Hive) lookup(parts []string) (node, bool, error) {
+	if h.closed {
+		return 0, false, ErrClosed
+	}
+	n, err := h.eng.root()
+	if err != nil {
+		return 0, false, fmt.Errorf("hive %s: %w", h.name, err)
+	}
+	for _, p := range parts {
+		c, ok, err := h.child(n, p)
+		if err != nil {
+			return 0, false, fmt.Errorf("hive %s: %w", h.name, err)
+		}
+		if !ok {
+			return 0, false, nil
+		}
+		n = c
+	}
+	return n, true, nil
+}
+
+// child finds a subkey case-insensitively. libhivex folds ASCII only;
+// Windows folds all of Unicode, so non-ASCII names get a second, slower
+// look with Go's case folding.
+func (h *Hive) child(n node, name string) (node, bool, error) {
+	c, ok, err := h.eng.child(n, name)
+	if ok || err != nil || isASCII(name) {
+		return c, ok, err
+	}
+	kids, err := h.eng.children(n)
+	if err != nil {
+		return 0, false, err
+	}
+	for _, k := range kids {
+		s, err := h.eng.name(k)
+		if err != nil {
+			return 0, false, err
+		}
+		if strings.EqualFold(s, name) {
+			return k, true, nil
+		}
+	}
+	return 0, false, nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *Hive) mustLookup(path string) (node, error) {
+	n, ok, err := h.lookup(splitPath(path))
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, h.notFound(fmt.Sprintf("key %q", path))
+	}
+	return n, nil
+}
+
+// KeyExists reports whether the key at path exists.
+func (h *Hive) KeyExists(path string) (bool, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok, err := h.lookup(splitPath(path))
+	return ok, err
+}
+
+// Get returns one value of a key; "" names the default value. Missing
+// keys or values give an error matching ErrNotFound.
+func (h *Hive) Get(path, name string) (Value, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n, err := h.mustLookup(path)
+	if err != nil {
+		return Value{}, err
+	}
+	vals, err := h.eng.values(n)
+	if err != nil {
+		return Value{}, fmt.Errorf("hive %s: key %q: %w", h.name, path, err)
+	}
+	for _, v := range vals {
+		if strings.EqualFold(v.Name, name) {
+			return v.Value, nil
+		}
+	}
+	return Value{}, h.notFound(fmt.Sprintf("value %q in key %q", name, path))
+}
+
+// Values returns all values of a key in stored order.
+func (h *Hive) Values(path string) ([]NamedValue, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n, err := h.mustLookup(path)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := h.eng.values(n)
+	if err != nil {
+		return nil, fmt.Errorf("hive %s: key %q: %w", h.name, path, err)
+	}
+	return vals, nil
+}
+
+// Subkeys returns the names of a key's direct subkeys.
+func (h *Hive) Subkeys(path string) ([]string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n, err := h.mustLookup(path)
+	if err != nil {
+		return nil, err
+	}
+	kids, err := h.eng.children(n)
+	if err != nil {
+		return nil, fmt.Errorf("hive %s: key %q: %w", h.name, path, err)
+	}
+	out := make([]string, 0, len(kids))
+	for _, k := range kids {
+		s, err := h.eng.name(k)
+		if err != nil {
+			return nil, fmt.Errorf("hive %s: key %q: %w", h.name, path, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Close releases libhivex and removes the temporary copy. Uncommitted
+// edits are discarded. Close is idempotent.
+func (h *Hive) Close() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil
+	}
+	h.closed = true
+	var errs []error
+	if h.eng != nil {
+		errs = append(errs, h.eng.close())
+	}
+	if h.dir != "" {
+		errs = append(errs, os.RemoveAll(h.dir))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,7 @@
+//go:build !cgo
+
+package hive
+
+func openEngine(path string, write bool) (engine, error) { return nil, ErrNoLibhivex }
+
+func cHeapInUse() int { return 0 }

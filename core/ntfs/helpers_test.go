@@ -1,0 +1,154 @@
+package ntfs
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/pvinject/pvinject/core/internal/testenv"
+)
+
+var fixtureShapes = []string{"c4k", "c512", "c64k", "s4k", "full", "frag"}
+
+func fixtureDir(t testing.TB) string {
+	t.Helper()
+	testenv.RequireTool(t, "mkntfs", "ntfs-3g")
+	return testenv.Fixture(t, "ntfs")
+}
+
+// copyFixture copies a fixture volume into a temp dir so tests can write it.
+func copyFixture(t testing.TB, name string) string {
+	t.Helper()
+	src := filepath.Join(fixtureDir(t), name+".img")
+	dst := filepath.Join(t.TempDir(), name+".img")
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func openImage(t testing.TB, path string, writable bool) (*Volume, *os.File) {
+	t.Helper()
+	flag := os.O_RDONLY
+	if writable {
+		flag = os.O_RDWR
+	}
+	f, err := os.OpenFile(path, flag, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := Open(f, st.Size(), Options{Writable: writable})
+	if err != nil {
+		t.Fatalf("Open %s: %v", path, err)
+	}
+	return v, f
+}
+
+// readSums parses "sha256  ./path" lines written by the fixture script.
+func readSums(t testing.TB, path string) map[string]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		sum, p, ok := strings.Cut(sc.Text(), "  ")
+		if !ok {
+			t.Fatalf("bad sums line %q", sc.Text())
+		}
+		out[strings.TrimPrefix(p, "./")] = sum
+	}
+	return out
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// walkVolume lists every regular file (with its sha256) and directory the
+// volume shows, skipping NTFS metadata files in the root.
+func walkVolume(t testing.TB, v *Volume) (files map[string]string, dirs []string) {
+	t.Helper()
+	files = map[string]string{}
+	var rec func(dir string)
+	rec = func(dir string) {
+		ents, err := v.ReadDir(dir)
+		if err != nil {
+			t.Fatalf("ReadDir %q: %v", dir, err)
+		}
+		for _, e := range ents {
+			if dir == "" && (strings.HasPrefix(e.Name, "$") || e.Record < firstUser && e.Record != recRoot) {
+				continue
+			}
+			p := e.Name
+			if dir != "" {
+				p = dir + "/" + e.Name
+			}
+			if e.IsDir {
+				dirs = append(dirs, p)
+				rec(p)
+				continue
+			}
+			b, err := v.ReadFile(p)
+			if err != nil {
+				t.Fatalf("ReadFile %q: %v", p, err)
+			}
+			if int64(len(b)) != e.Size {
+				t.Fatalf("%q: read %d bytes, Stat size %d", p, len(b), e.Size)
+			}
+			files[p] = sha(b)
+		}
+	}
+	rec("")
+	sort.Strings(dirs)
+	return files, dirs
+}
+
+func compareSums(t testing.TB, got, want map[string]string) {
+	t.Helper()
+	bad := 0
+	for p, w := range want {
+		if g, ok := got[p]; !ok {
+			t.Errorf("missing %q", p)
+			bad++
+		} else if g != w {
+			t.Errorf("%q: sha256 %s, want %s", p, g, w)
+			bad++
+		}
+		if bad > 10 {
+			t.FailNow()
+		}
+	}
+	for p := range got {
+		if _, ok := want[p]; !ok {
+			t.Errorf("unexpected %q", p)
+		}
+	}
+}
