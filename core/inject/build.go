@@ -15,7 +15,6 @@ import (
 	"github.com/pvinject/pvinject/core/drivers"
 	"github.com/pvinject/pvinject/core/drivers/inf"
 	"github.com/pvinject/pvinject/core/guest"
-	"github.com/pvinject/pvinject/core/hive"
 	"github.com/pvinject/pvinject/core/image"
 	"github.com/pvinject/pvinject/core/journal"
 	"github.com/pvinject/pvinject/core/matrix"

@@ -191,10 +191,10 @@ func (p *Plan) Refusal() *safety.Refusal {
 func (op RegOp) String() string {
 	old, nw := "(none)", "(deleted)"
 	if op.Old != nil {
-		old = op.Old.Type.String() + " " + op.Old.Text
+		old = op.Old.Text
 	}
 	if op.New != nil {
-		nw = op.New.Type.String() + " " + op.New.Text
+		nw = op.New.Text
 	}
 	if op.Op == OpCreateKey {
 		return fmt.Sprintf("%s\\%s: create key", op.Hive, op.Key)

@@ -21,7 +21,6 @@ const (
 	CodeReadOnlyFormat = "inspect.read_only_format"
 	CodeVHDXLog        = "inspect.vhdx_log"
 	CodeNTFSOpen       = "inspect.ntfs_unreadable"
-	CodeOtherPartition = "inspect.other_partition"
 )
 
 const (

@@ -76,7 +76,7 @@ func TestCrashRollback(t *testing.T) {
 					t.Fatalf("kill after write %d of %d: workload did not fail", n, total)
 				}
 				if n%3 == 0 {
-					appendTorn(t, jo.JournalPath(), n)
+					appendTorn(t, jo, n)
 				}
 				if err := Rollback(img); err != nil {
 					t.Fatalf("kill after write %d: rollback: %v", n, err)
@@ -87,18 +87,19 @@ func TestCrashRollback(t *testing.T) {
 	}
 }
 
-// appendTorn adds the beginning of a record that, if it were applied, would
-// corrupt the image: rollback must see it is torn and ignore it.
-func appendTorn(t *testing.T, jp string, n int) {
+// appendTorn writes, right after the last record, the beginning of a record
+// that would corrupt the image if it were applied: rollback must see it is
+// torn and ignore it.
+func appendTorn(t *testing.T, jo *Opener, n int) {
 	t.Helper()
 	rec := record{kind: kindData, id: 1, off: 0, data: []byte("GARBAGE GARBAGE GARBAGE")}.marshal()
 	cut := rec[:len(rec)-1-n%7]
-	f, err := os.OpenFile(jp, os.O_WRONLY|os.O_APPEND, 0)
+	f, err := os.OpenFile(jo.JournalPath(), os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if _, err := f.Write(cut); err != nil {
+	if _, err := f.WriteAt(cut, jo.pos); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -101,7 +101,7 @@ func parseAttr(b []byte, clusters int64) (*attr, int, error) {
 		a.AllocSize = int64(binary.LittleEndian.Uint64(b[0x28:]))
 		a.DataSize = int64(binary.LittleEndian.Uint64(b[0x30:]))
 		a.InitSize = int64(binary.LittleEndian.Uint64(b[0x38:]))
-		if a.CompUnit != 0 && length >= 0x48 && mpo >= 0x48 {
+		if (a.CompUnit != 0 || a.Flags&(afCompressed|afSparse) != 0) && length >= 0x48 && mpo >= 0x48 {
 			a.CompSize = int64(binary.LittleEndian.Uint64(b[0x40:]))
 		}
 		if a.LowVCN < 0 || a.HighVCN < a.LowVCN-1 || a.AllocSize < 0 || a.DataSize < 0 || a.InitSize < 0 ||

@@ -204,6 +204,7 @@ func (v *Volume) replaceDataExtended(f *file, data []byte) error {
 		}
 	}
 	f.recs = recs
+	v.log.Debug("ntfs: $DATA kept in extension records", "record", base.Num, "extents", len(extents), "runs", len(runs))
 	return bm.release(dropped)
 }
 

@@ -149,6 +149,39 @@ func (bm *clusterBitmap) allocate(n, hint int64) ([]run, error) {
 	return nil, fmt.Errorf("%w: need %d clusters", ErrNoSpace, n)
 }
 
+// hasFree reports whether at least n clusters are free, reading the
+// bitmap only until it has counted them.
+func (bm *clusterBitmap) hasFree(n int64) (bool, error) {
+	total := bm.v.boot.TotalClusters
+	var got int64
+	for lcn := int64(0); lcn < total && got < n; {
+		c, err := bm.chunk(lcn / (bitmapChunk * 8))
+		if err != nil {
+			return false, err
+		}
+		if lcn%8 == 0 && lcn+8 <= total {
+			switch c[(lcn%(bitmapChunk*8))/8] {
+			case 0xff:
+				lcn += 8
+				continue
+			case 0:
+				got += 8
+				lcn += 8
+				continue
+			}
+		}
+		used, err := bm.get(lcn)
+		if err != nil {
+			return false, err
+		}
+		if !used {
+			got++
+		}
+		lcn++
+	}
+	return got >= n, nil
+}
+
 // release frees the clusters of runs (sparse runs are skipped).
 func (bm *clusterBitmap) release(runs []run) error {
 	for _, r := range runs {

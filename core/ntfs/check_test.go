@@ -61,17 +61,9 @@ func TestCheckHibernation(t *testing.T) {
 	}
 }
 
-// writeRestartPage overwrites the first $LogFile restart page with one of
-// the given version and restart-area state (ntfs-3g layout.h offsets).
-func writeRestartPage(t *testing.T, img string, major, minor int16, clean bool) {
-	t.Helper()
-	v, err := openRaw(t, img, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, _ := v.openFile(recLogFile)
-	s, _ := f.stream(atData, "")
-	off := s.volOffset(0)
+// restartPageBytes builds a restart page of the given version and state
+// (ntfs-3g layout.h offsets), update sequence applied.
+func restartPageBytes(major, minor int16, lsn uint64, clean bool) []byte {
 	page := make([]byte, 4096)
 	copy(page, "RSTR")
 	binary.LittleEndian.PutUint16(page[4:], 0x1e)
@@ -81,27 +73,47 @@ func writeRestartPage(t *testing.T, img string, major, minor int16, clean bool) 
 	binary.LittleEndian.PutUint16(page[rstrAreaOffset:], 0x30)
 	binary.LittleEndian.PutUint16(page[rstrMinorVer:], uint16(minor))
 	binary.LittleEndian.PutUint16(page[rstrMajorVer:], uint16(major))
+	binary.LittleEndian.PutUint64(page[0x30+raCurrentLSN:], lsn)
 	binary.LittleEndian.PutUint16(page[0x30+raClientInUse:], 0)
 	if clean {
 		binary.LittleEndian.PutUint16(page[0x30+raFlags:], raVolumeIsClean)
 	}
 	fixup(page)
+	return page
+}
+
+// writeRestartPages overwrites both $LogFile restart pages.
+func writeRestartPages(t *testing.T, img string, first, second []byte) {
+	t.Helper()
+	v, err := openRaw(t, img, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := v.openFile(recLogFile)
+	s, _ := f.stream(atData, "")
 	fh, _ := os.OpenFile(img, os.O_RDWR, 0)
 	defer fh.Close()
-	if _, err := fh.WriteAt(page, off); err != nil {
-		t.Fatal(err)
+	for i, page := range [][]byte{first, second} {
+		if _, err := fh.WriteAt(page, s.volOffset(int64(i)*4096)); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
 func TestCheckLogFile(t *testing.T) {
 	img := copyFixture(t, "hibok")
-	writeRestartPage(t, img, 2, 0, true)
+	writeRestartPages(t, img, restartPageBytes(2, 0, 10, true), restartPageBytes(2, 0, 9, true))
 	wantRefusal(t, img, "ntfs.fast_startup")
-	writeRestartPage(t, img, 1, 1, false)
+	writeRestartPages(t, img, restartPageBytes(1, 1, 10, false), restartPageBytes(1, 1, 9, true))
 	wantRefusal(t, img, "ntfs.unclean")
-	writeRestartPage(t, img, 1, 1, true)
+	// The newer copy decides: an older unclean page is history.
+	writeRestartPages(t, img, restartPageBytes(1, 1, 10, false), restartPageBytes(1, 1, 11, true))
 	if _, err := openRaw(t, img, true); err != nil {
-		t.Fatalf("clean v1.1 restart page must not block: %v", err)
+		t.Fatalf("clean newest restart page must not block: %v", err)
+	}
+	writeRestartPages(t, img, restartPageBytes(1, 1, 12, true), restartPageBytes(1, 1, 11, true))
+	if _, err := openRaw(t, img, true); err != nil {
+		t.Fatalf("clean v1.1 restart pages must not block: %v", err)
 	}
 }
 

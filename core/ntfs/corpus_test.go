@@ -100,12 +100,17 @@ func TestCorpusImages(t *testing.T) {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// TestCorpusWrite writes into a volume formatted and filled by Windows 7:
-// replaces an existing file, creates files and a directory, then checks the
-// volume with ntfsfix, The Sleuth Kit and a real ntfs-3g mount.
-func TestCorpusWrite(t *testing.T) {
-	testenv.RequireTool(t, "fls", "icat", "ntfsfix", "ntfs-3g")
-	src := testenv.CorpusFile(t, "images/dfir_ntfs_ntfs_index.raw.gz")
+// corpusVolume extracts a corpus image's NTFS volume into a bare file
+// with independent tools (gzip, qemu-img).
+func corpusVolume(t *testing.T, rel string, startSector int64) string {
+	t.Helper()
+	src := testenv.CorpusFile(t, rel)
+	img := filepath.Join(t.TempDir(), "volume.img")
+	if strings.HasSuffix(rel, ".qcow2") {
+		testenv.RequireTool(t, "qemu-img")
+		tool(t, "qemu-img", "convert", "-O", "raw", src, img)
+		return img
+	}
 	in, err := os.Open(src)
 	if err != nil {
 		t.Fatal(err)
@@ -115,19 +120,41 @@ func TestCorpusWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Cut the partition (LBA 128) out as a bare volume.
-	if _, err := io.CopyN(io.Discard, zr, 128*512); err != nil {
+	if _, err := io.CopyN(io.Discard, zr, startSector*512); err != nil {
 		t.Fatal(err)
 	}
-	img := filepath.Join(t.TempDir(), "win7.img")
 	out, err := os.Create(img)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer out.Close()
 	if _, err := io.Copy(out, zr); err != nil {
 		t.Fatal(err)
 	}
-	out.Close()
+	return img
+}
+
+// TestCorpusWrite writes into volumes made by Windows (a Windows 7 disk,
+// and a Windows-formatted volume holding a Windows\System32\config tree):
+// replaces an existing file, creates files and a directory, then checks
+// the volume with ntfsfix, The Sleuth Kit, the other listers and a real
+// ntfs-3g mount.
+func TestCorpusWrite(t *testing.T) {
+	testenv.RequireTool(t, "fls", "icat", "ntfsfix", "ntfs-3g")
+	for _, c := range []struct {
+		rel    string
+		sector int64
+	}{
+		{"images/dfir_ntfs_ntfs_index.raw.gz", 128},
+		{"images/dfvfs_windows_volume.qcow2", 0},
+	} {
+		t.Run(filepath.Base(c.rel), func(t *testing.T) {
+			corpusWrite(t, corpusVolume(t, c.rel, c.sector))
+		})
+	}
+}
+
+func corpusWrite(t *testing.T, img string) {
 	origFix, _ := toolOut("ntfsfix", "-n", img)
 	v, _ := openImage(t, img, true)
 	before, dirs := walkVolume(t, v)
@@ -171,8 +198,8 @@ func TestCorpusWrite(t *testing.T) {
 	if err := v.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// This image lacks its backup boot sector, which ntfsfix reports on the
-	// untouched volume too: require exactly the same verdict as before.
+	// Require exactly the verdict ntfsfix gave the untouched volume (one
+	// corpus image lacks its backup boot sector, which ntfsfix reports).
 	out2, _ := toolOut("ntfsfix", "-n", img)
 	if string(out2) != string(origFix) {
 		t.Errorf("ntfsfix -n before writing:\n%s\nafter:\n%s", origFix, out2)
@@ -202,7 +229,13 @@ func TestCorpusWrite(t *testing.T) {
 		if g := sha(tool(t, "icat", img, inodes[p])); g != files[p] {
 			t.Errorf("icat %s: sha256 %s, want %s", p, g, files[p])
 		}
+		if g := goNTFSSum(t, img, p); g != files[p] {
+			t.Errorf("go-ntfs %s: sha256 %s, want %s", p, g, files[p])
+		}
 	}
 	mountCheck(t, img, files, wantPaths(files, dirs))
+	v2, _ := openImage(t, img, false)
+	got2, _ := walkVolume(t, v2)
+	compareSums(t, got2, files)
 	t.Logf("replaced %s; created 3 files and a directory", victim)
 }

@@ -83,6 +83,9 @@ func (d *dirIndex) search(name []uint16) (path []pathStep, found bool, err error
 		if depth > maxIndexDepth {
 			return nil, false, corrupt(fmt.Sprintf("index of directory record %d", d.f.base.Num), -1, "deeper than %d levels", maxIndexDepth)
 		}
+		if len(entries) == 0 {
+			return nil, false, corrupt(fmt.Sprintf("index of directory record %d", d.f.base.Num), -1, "node without entries")
+		}
 		pos := len(entries) - 1
 		for i := range entries {
 			e := &entries[i]

@@ -10,9 +10,11 @@
 // flag. Writes replace a file's content (growing, shrinking, moving between
 // resident and non-resident) and create files and directories.
 //
-// Not supported: writing compressed or encrypted data, hard links,
+// Reads also cover LZNT1-compressed files. Not supported: writing
+// compressed or encrypted data (refused), deleting or renaming, hard links,
 // reparse points, non-resident attribute lists (stage four, refused),
-// $LogFile replay, NTFS before 3.1 (refused for writing).
+// extending a $MFT that itself has an attribute list (refused), $LogFile
+// replay, NTFS before 3.1 (refused for writing).
 //
 // Every volume is hostile input: sizes, offsets and counts read from disk are
 // bounded before use, and malformed structures return errors wrapping

@@ -99,7 +99,8 @@ func FuzzRunlist(f *testing.F) {
 	})
 }
 
-// FuzzIndex parses index blocks, index roots and attribute lists.
+// FuzzIndex parses index blocks and roots, and also attribute lists, boot
+// sectors and $LogFile restart pages.
 func FuzzIndex(f *testing.F) {
 	f.Add(seed(f, "indx.bin"))
 	rec, err := parseRecord(seed(f, "record-dir.bin"), 0, 0, 0)
@@ -128,5 +129,6 @@ func FuzzIndex(f *testing.F) {
 		}
 		_, _ = parseAttrList(b)
 		_, _ = parseBoot(b, 1<<40)
+		_, _, _ = parseRestartPage(b, 0)
 	})
 }

@@ -113,6 +113,7 @@ func walkVolume(t testing.TB, v *Volume) (files map[string]string, dirs []string
 			}
 			if e.IsDir {
 				dirs = append(dirs, p)
+				checkIndexSizes(t, v, p)
 				rec(p)
 				continue
 			}
@@ -126,6 +127,7 @@ func walkVolume(t testing.TB, v *Volume) (files map[string]string, dirs []string
 			files[p] = sha(b)
 		}
 	}
+	checkIndexSizes(t, v, "")
 	rec("")
 	sort.Strings(dirs)
 	return files, dirs
@@ -150,5 +152,38 @@ func compareSums(t testing.TB, got, want map[string]string) {
 		if _, ok := want[p]; !ok {
 			t.Errorf("unexpected %q", p)
 		}
+	}
+}
+
+// checkIndexSizes requires every index entry of a directory to carry the
+// sizes of its file's $DATA, as chkdsk expects (Windows tolerates stale
+// sizes, chkdsk reports them).
+func checkIndexSizes(t testing.TB, v *Volume, dir string) {
+	t.Helper()
+	f, _, err := v.resolve(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := v.openIndex(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.walk(func(e *indexEntry, fn *fileName) error {
+		c, err := v.openFile(refNum(e.Ref))
+		if err != nil {
+			return err
+		}
+		// Windows itself leaves metadata files' index sizes stale.
+		if c.base.Flags&rfDirectory != 0 || c.base.Num < firstUser {
+			return nil
+		}
+		alloc, size := dataSizes(c)
+		if fn.DataSize != size || fn.AllocSize != alloc {
+			t.Errorf("%s/%s: index entry sizes %d/%d, $DATA %d/%d", dir, fromUTF16(fn.Name), fn.DataSize, fn.AllocSize, size, alloc)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -61,6 +61,11 @@ func (d *dirIndex) insert(e indexEntry) error {
 	if found {
 		return fmt.Errorf("%q in directory record %d: %w", fromUTF16(fn.Name), d.f.base.Num, ErrExist)
 	}
+	// Every level may split and the root may be promoted: make sure that
+	// many blocks can be had before the first byte of the index changes.
+	if err := d.ensureBlocks(len(path) + 1); err != nil {
+		return err
+	}
 	ins := e
 	for cur := len(path) - 1; cur >= 0; cur-- {
 		st := path[cur]
@@ -119,6 +124,7 @@ func (d *dirIndex) splitOrWrite(blk *indexBlock) (*indexEntry, error) {
 	}
 	med.Flags |= ieSubnode
 	med.Child = vcn
+	d.v.log.Debug("ntfs: index block split", "directory", d.f.base.Num, "block", blk.VCN, "new_block", vcn)
 	return &med, nil
 }
 
@@ -148,6 +154,7 @@ func (d *dirIndex) writeRoot() error {
 		return err
 	}
 	d.root.Entries[0].Child = vcn
+	d.v.log.Debug("ntfs: index root promoted", "directory", d.f.base.Num, "vcn", vcn)
 	blk.VCN = vcn
 	blk.Entries = moved
 	med, err := d.splitOrWrite(blk)
@@ -171,6 +178,37 @@ func (d *dirIndex) writeBlock(blk *indexBlock) error {
 		return err
 	}
 	return d.alloc.writeFull(b, blk.VCN*d.vcnSize)
+}
+
+// ensureBlocks fails with ErrNoSpace unless n index blocks could be
+// allocated, from free slots of $INDEX_ALLOCATION or free clusters.
+func (d *dirIndex) ensureBlocks(n int) error {
+	free := 0
+	if ia, bmA := d.f.first(atIndexAlloc, i30), d.f.first(atBitmap, i30); ia != nil && bmA != nil && !bmA.NonRes {
+		slots := int(ia.AllocSize / int64(d.blockSize))
+		for i := 0; i < slots && free < n; i++ {
+			if i/8 >= len(bmA.Value) || bmA.Value[i/8]&(1<<(i%8)) == 0 {
+				free++
+			}
+		}
+	}
+	if free >= n {
+		return nil
+	}
+	cs := d.v.boot.ClusterSize
+	clusters := (int64(n-free)*int64(d.blockSize) + cs - 1) / cs
+	bm, err := d.v.clusterBitmap()
+	if err != nil {
+		return err
+	}
+	ok, err := bm.hasFree(clusters)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: directory record %d needs room for %d index blocks", ErrNoSpace, d.f.base.Num, n-free)
+	}
+	return nil
 }
 
 // allocBlock reserves a free index block, creating or growing

@@ -131,7 +131,7 @@ func (v *Volume) extendMFT() error {
 		return fmt.Errorf("$MFT is full and has an attribute list (fragmented MFT); extending it is not supported: %w", ErrUnsupported)
 	}
 	data := r0.find(atData, "")
-	if data == nil || !data.NonRes {
+	if data == nil || !data.NonRes || len(data.Runs) == 0 || data.Runs[len(data.Runs)-1].LCN == sparseLCN {
 		return corrupt("$MFT", -1, "no non-resident $DATA")
 	}
 	cs, rs := v.boot.ClusterSize, int64(v.boot.RecordSize)
@@ -197,6 +197,7 @@ func (v *Volume) extendMFT() error {
 		return fmt.Errorf("extend $MFT: %w", err)
 	}
 	v.mft = &stream{v: v, nonRes: true, runs: runs, size: newSize, init: newSize, alloc: data.AllocSize}
+	v.log.Debug("ntfs: extended $MFT", "records_before", oldRecs, "records_after", newRecs, "runs", len(runs))
 	return bm.flush()
 }
 

@@ -128,6 +128,7 @@ func runModel(t *testing.T, shape string, seed int64, ops int) {
 		sort.Strings(out)
 		return out
 	}
+	nospace := 0
 	for i := 0; i < ops; i++ {
 		switch op := r.Intn(10); {
 		case op < 4: // create (or replace on a case-insensitive collision)
@@ -143,6 +144,7 @@ func runModel(t *testing.T, shape string, seed int64, ops int) {
 			}
 			b := fill(r.Int63(), randSize(r, big))
 			if err := v.WriteFile(join(d, name), b); errors.Is(err, ErrNoSpace) {
+				nospace++
 				continue // a full volume must fail cleanly, leaving the model as is
 			} else if err != nil {
 				t.Fatalf("op %d: create %q (%d bytes): %v", i, join(d, name), len(b), err)
@@ -161,6 +163,7 @@ func runModel(t *testing.T, shape string, seed int64, ops int) {
 			}
 			b := fill(r.Int63(), n)
 			if err := v.WriteFile(p, b); errors.Is(err, ErrNoSpace) {
+				nospace++
 				continue
 			} else if err != nil {
 				t.Fatalf("op %d: replace %q %d -> %d bytes: %v", i, p, old, n, err)
@@ -172,6 +175,7 @@ func runModel(t *testing.T, shape string, seed int64, ops int) {
 				continue
 			}
 			if err := v.Mkdir(join(d, name)); errors.Is(err, ErrNoSpace) {
+				nospace++
 				continue
 			} else if err != nil {
 				t.Fatalf("op %d: mkdir %q: %v", i, join(d, name), err)
@@ -208,5 +212,5 @@ func runModel(t *testing.T, shape string, seed int64, ops int) {
 		t.Errorf("ntfsfix -n:\n%s", out)
 	}
 	mountCheck(t, img, want, wantPaths(want, m.dirs))
-	t.Logf("%s: %d ops, %d files, %d dirs", shape, ops, len(m.files), len(m.dirs))
+	t.Logf("%s: %d ops (%d refused for lack of space), %d files, %d dirs", shape, ops, nospace, len(m.files), len(m.dirs))
 }

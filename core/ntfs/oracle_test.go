@@ -259,6 +259,9 @@ func oracleCheck(t *testing.T, img, orig string, baseFiles map[string]string, ba
 			if g := sha(tool(t, "icat", img, inodes[p])); g != sum {
 				t.Errorf("icat %s (inode %s): sha256 %s, want %s", p, inodes[p], g, sum)
 			}
+			if g := goNTFSSum(t, img, p); g != sum {
+				t.Errorf("go-ntfs %s: sha256 %s, want %s", p, g, sum)
+			}
 		}
 		tool(t, "ntfsinfo", "-F", "/"+p, img)
 	}

@@ -74,6 +74,9 @@ func (v *Volume) ReadFile(p string) ([]byte, error) {
 	if f.first(atData, "") == nil {
 		return []byte{}, nil // e.g. $Secure: only named streams, as Stat's size 0 says
 	}
+	if err := unreadable(f); err != nil {
+		return nil, &PathError{Op: "read", Path: p, Err: err}
+	}
 	s, err := f.stream(atData, "")
 	if err != nil {
 		return nil, &PathError{Op: "read", Path: p, Err: err}
@@ -128,6 +131,32 @@ func (v *Volume) info(f *file, name string) (FileInfo, error) {
 		}
 	}
 	return fi, nil
+}
+
+// Reparse tags whose file content lives elsewhere.
+const (
+	reparseTagWOF   = 0x80000017 // Windows Overlay Filter: CompactOS / compact /exe
+	reparseTagDedup = 0x80000013 // Data Deduplication
+	atReparsePoint  = 0xc0
+)
+
+// unreadable reports files whose unnamed $DATA does not hold their
+// content, so ReadFile never returns ciphertext or placeholder bytes.
+func unreadable(f *file) error {
+	if d := f.first(atData, ""); d != nil && d.Flags&afEncrypted != 0 {
+		return fmt.Errorf("MFT record %d is EFS-encrypted: %w", f.base.Num, ErrUnsupported)
+	}
+	rp := f.first(atReparsePoint, "")
+	if rp == nil || rp.NonRes || len(rp.Value) < 4 {
+		return nil
+	}
+	switch tag := le32(rp.Value); tag {
+	case reparseTagWOF:
+		return fmt.Errorf("MFT record %d is WOF-compressed (CompactOS); its content is in a stream this package does not decode: %w", f.base.Num, ErrUnsupported)
+	case reparseTagDedup:
+		return fmt.Errorf("MFT record %d is deduplicated; its content is in the dedup store: %w", f.base.Num, ErrUnsupported)
+	}
+	return nil
 }
 
 // ReadDir lists a directory, skipping DOS-only aliases and the root's "."

@@ -86,3 +86,16 @@ func TestCompressed(t *testing.T) {
 		t.Fatalf("overwrite compressed file: want ErrUnsupported, got %v", err)
 	}
 }
+
+// TestWOFRefused: a CompactOS file's $DATA is a placeholder; ReadFile must
+// say so instead of returning it.
+func TestWOFRefused(t *testing.T) {
+	v, _ := openImage(t, filepath.Join(fixtureDir(t), "wof.img"), false)
+	if _, err := v.ReadFile("Windows/wof.exe"); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("want ErrUnsupported for a WOF file, got %v", err)
+	}
+	fi, err := v.Stat("Windows/wof.exe")
+	if err != nil || fi.Attributes&AttrReparsePoint == 0 {
+		t.Fatalf("Stat: %+v %v", fi, err)
+	}
+}

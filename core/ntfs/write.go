@@ -218,6 +218,8 @@ func dataSizes(f *file) (alloc, size int64) {
 	switch {
 	case a == nil:
 		return 0, 0
+	case a.NonRes && a.Flags&(afCompressed|afSparse) != 0:
+		return a.CompSize, a.DataSize // clusters actually allocated, as Windows records it
 	case a.NonRes:
 		return a.AllocSize, a.DataSize
 	default:

@@ -8,12 +8,17 @@
 // cluster), zero clusters, backing files (read through Options.OpenParent).
 // Writes allocate clusters at the end of the file, keep refcounts exact
 // (growing refcount blocks and the refcount table when needed) and keep the
-// image clean for `qemu-img check`: no errors and no leaks.
+// image clean for `qemu-img check`: no errors and no leaks. Writing zeros
+// where the disk already reads zeros allocates nothing; zeros over a
+// parent's data become a zero cluster (v3). Autoclear feature bits are
+// cleared before the first write, as the specification requires of
+// writers that do not maintain what they vouch for.
 //
 // Refused with a clear error: encryption, external data files, extended L2
 // entries (subclusters), zstd compression, unknown incompatible features.
-// Opened read-only only: images with internal snapshots, images with the
-// corrupt bit, and dirty images (lazy refcounts not yet repaired).
+// Opened read-only only: images with internal snapshots or persistent dirty
+// bitmaps, images with the corrupt bit, and dirty images (lazy refcounts not
+// yet repaired).
 //
 // Every image is hostile input: every size and offset read from the file is
 // bounded and checked before use; bad input gives a *disk.FormatError.

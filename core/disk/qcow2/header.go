@@ -74,6 +74,7 @@ type header struct {
 	backingFormat string
 	dataFile      string
 	hasCryptoExt  bool
+	hasBitmaps    bool
 	// features maps (type<<8 | bit) to the name the image gives it.
 	features map[uint16]string
 }
@@ -202,6 +203,8 @@ func (h *header) parseExtensions(buf []byte) error {
 			h.dataFile = string(d)
 		case extCrypto:
 			h.hasCryptoExt = true
+		case extBitmaps:
+			h.hasBitmaps = true
 		case extFeatureTable:
 			if h.features == nil {
 				h.features = make(map[uint16]string)

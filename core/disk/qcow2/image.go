@@ -149,8 +149,14 @@ func (m *Image) checkFeatures() error {
 	switch {
 	case h.incompatible&incCorrupt != 0:
 		return m.ferr("header", offIncompatible, "image is marked corrupt and must not be written; repair it with `qemu-img check -r all` or write the result to a new image with --output", nil)
-	case h.incompatible&incDirty != 0:
+	case h.incompatible&incDirty != 0 && h.compatible&compatLazyRefcounts != 0:
 		return m.ferr("header", offIncompatible, "image is dirty (lazy refcounts not written back after a crash); run `qemu-img check -r all` on it first", nil)
+	case h.incompatible&incDirty != 0:
+		return m.ferr("header", offIncompatible, "image is marked dirty (refcounts may be wrong); run `qemu-img check -r all` on it first", nil)
+	case h.hasBitmaps:
+		// Clearing the autoclear bit would orphan the bitmap clusters
+		// (leaks for qemu-img check); keeping it would leave stale bitmaps.
+		return fmt.Errorf("qcow2: %s has persistent dirty bitmaps, which pvinject cannot keep up to date; remove them with `qemu-img bitmap --remove` first: %w", m.path, disk.ErrReadOnlyFormat)
 	case h.nbSnapshots != 0:
 		return fmt.Errorf("qcow2: %s has %d internal snapshots: %w", m.path, h.nbSnapshots, disk.ErrReadOnlyFormat)
 	}
@@ -197,7 +203,7 @@ func (m *Image) Info() disk.Info {
 		VirtualSize: int64(m.h.size),
 		Files:       []string{m.path},
 		Parent:      m.h.backingFile,
-		ReadOnly:    m.h.nbSnapshots != 0 || m.h.incompatible&(incCorrupt|incDirty) != 0,
+		ReadOnly:    m.h.nbSnapshots != 0 || m.h.hasBitmaps || m.h.incompatible&(incCorrupt|incDirty) != 0,
 	}
 }
 

@@ -10,7 +10,7 @@
 //     page 83 data, parent locator);
 //   - dynamic, fixed and differencing disks for reading; a differencing
 //     disk's parent is found through its parent locator (relative_path, then
-//     absolute_win32_path, then volume_path) and opened via
+//     volume_path, then absolute_win32_path, the spec's order) and opened via
 //     disk.Options.OpenParent; its DataWriteGuid must match parent_linkage;
 //   - writes to dynamic, fixed and differencing disks: a new payload block is
 //     appended at the end of the file, 1 MiB aligned, then its BAT entry is
@@ -25,10 +25,12 @@
 // valid, consecutive entries with the highest sequence number) and replays
 // it: into the file when opened writable (synced, then both headers are
 // rewritten without the LogGuid), or into an in-memory overlay when opened
-// read-only, so the file is never touched. A log whose entries would write
-// over the file identifier or far past the end of the file is refused with
-// ErrLogNotEmpty, which says how to replay it elsewhere (attach it once in
-// Hyper-V, or `qemu-img check -r all`). pvinject never writes through the
+// read-only, so the file is never touched. As the spec requires, a file is
+// refused (ErrLogNotEmpty, which says how to replay or repair it elsewhere:
+// attach it once in Hyper-V, or `qemu-img check -r all`) when its header
+// names a log without a valid sequence, when it is shorter than the log's
+// FlushedFileOffset, or when the log would write over the file identifier
+// or far past the end of the file. pvinject never writes through the
 // log itself: the BAT is updated in place after the data it points to is
 // written, so a crash leaves at worst a leaked block.
 //

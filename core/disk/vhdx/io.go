@@ -268,7 +268,7 @@ func (m *Image) updateHeaders() error {
 	}
 	h := m.hdr
 	h.FileWriteGUID, h.DataWriteGUID = fw, dw
-	h.LogGUID = guid{} // checkLog found no entries: nothing to replay
+	h.LogGUID = guid{} // the log is replayed (or was never used): nothing to replay again
 	for range 2 {
 		h.Sequence++
 		slot := 1 - m.hdrSlot

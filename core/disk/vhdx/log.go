@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 
 	"github.com/pvinject/pvinject/core/disk"
 )
@@ -120,40 +119,63 @@ func parseLogEntry(log []byte, pos int64, id guid) *logEntry {
 	return e
 }
 
-// activeSequence finds the entries to replay: for every valid entry taken
-// as the head, walk from its tail through entries with consecutive
-// sequence numbers; a walk that reaches the head is a complete sequence.
-// The complete sequence with the highest head sequence number wins
-// ([MS-VHDX] 2.3.3). nil means nothing to replay.
+// activeSequence finds the entries to replay, following the search in
+// [MS-VHDX] 2.3.3: from each tail position, extend a run of valid entries
+// with consecutive sequence numbers; the run is a valid sequence when its
+// head's tail points at one of its entries; the valid sequence with the
+// highest head sequence number is the active one, and the entries from the
+// head's tail to the head are replayed. nil means there is none.
 func activeSequence(log []byte, id guid) []*logEntry {
 	n := int64(len(log))
 	if n == 0 || n%logSectorSize != 0 {
 		return nil
 	}
-	valid := map[int64]*logEntry{}
-	var heads []*logEntry
-	for pos := int64(0); pos < n; pos += logSectorSize {
-		if e := parseLogEntry(log, pos, id); e != nil {
-			valid[pos] = e
-			heads = append(heads, e)
+	parsed := map[int64]*logEntry{}
+	entryAt := func(pos int64) *logEntry {
+		e, ok := parsed[pos]
+		if !ok {
+			e = parseLogEntry(log, pos, id)
+			parsed[pos] = e
 		}
+		return e
 	}
-	sort.Slice(heads, func(i, j int) bool { return heads[i].seq > heads[j].seq })
-	for _, h := range heads {
-		var seq []*logEntry
-		e := valid[h.tail]
-		for e != nil && len(seq) <= len(valid) {
-			if len(seq) > 0 && e.seq != seq[len(seq)-1].seq+1 {
+	var active []*logEntry
+	var activeSeq uint64
+	cur, old := int64(0), int64(0)
+	for {
+		var run []*logEntry
+		pos := cur
+		for int64(len(run)) < n/logSectorSize {
+			e := entryAt(pos)
+			if e == nil || (len(run) > 0 && e.seq != run[len(run)-1].seq+1) {
 				break
 			}
-			seq = append(seq, e)
-			if e == h {
-				return seq
-			}
-			e = valid[(e.pos+e.length)%n]
+			run = append(run, e)
+			pos = (pos + e.length) % n
 		}
+		valid := -1
+		if len(run) > 0 {
+			head := run[len(run)-1]
+			for i, e := range run {
+				if e.pos == head.tail {
+					valid = i
+					break
+				}
+			}
+			if valid >= 0 && head.seq > activeSeq {
+				active, activeSeq = run[valid:], head.seq
+			}
+		}
+		if valid < 0 {
+			cur = (cur + logSectorSize) % n
+		} else {
+			cur = pos
+		}
+		if cur <= old {
+			return active
+		}
+		old = cur
 	}
-	return nil
 }
 
 // replayLog applies a non-empty log ([MS-VHDX] 2.3.3). A writable image
@@ -174,32 +196,35 @@ func (m *Image) replayLog(fileSize int64) (bool, error) {
 	if err := readFull(m.b, log, int64(h.LogOffset)); err != nil {
 		return false, fmt.Errorf("vhdx: read log of %s: %w", m.path, err)
 	}
-	seq := activeSequence(log, h.LogGUID)
-	if seq == nil {
-		// A log GUID without a complete sequence has nothing to replay; the
-		// first write's header update clears it.
-		return false, nil
-	}
-	refuse := func(format string, args ...any) error {
-		return &disk.FormatError{File: m.path, Format: "vhdx", Structure: "log", Offset: int64(h.LogOffset),
+	refuse := func(format string, args ...any) (bool, error) {
+		return false, &disk.FormatError{File: m.path, Format: "vhdx", Structure: "log", Offset: int64(h.LogOffset),
 			Reason: fmt.Sprintf(format, args...), Err: ErrLogNotEmpty}
 	}
-	var ops []logOp
-	newSize := fileSize
+	seq := activeSequence(log, h.LogGUID)
+	if seq == nil {
+		return refuse("the header names log %s but the log holds no valid sequence of entries: the file is corrupt", h.LogGUID)
+	}
+	head := seq[len(seq)-1]
+	if fileSize < head.flushed {
+		return refuse("the file (%d bytes) is shorter than the %d bytes the log recorded: it was truncated", fileSize, head.flushed)
+	}
+	// Bounded: a log only covers what was in flight when the writer stopped.
 	limit := fileSize + maxGrowth
+	if head.last > limit {
+		return refuse("log entry %d claims a file of %d bytes, the file has %d", head.seq, head.last, fileSize)
+	}
+	var ops []logOp
+	newSize := max(fileSize, head.last)
 	for _, e := range seq {
-		if e.flushed > limit || e.last > limit {
-			return false, refuse("log entry %d claims a file of %d bytes, the file has %d", e.seq, max(e.flushed, e.last), fileSize)
-		}
-		newSize = max(newSize, e.flushed)
 		for _, op := range e.ops {
 			if op.off > limit || op.n > limit-op.off {
-				return false, refuse("log entry %d writes %d bytes at %d, far past the end of the file (%d bytes)", e.seq, op.n, op.off, fileSize)
+				return refuse("log entry %d writes %d bytes at %d, far past the end of the file (%d bytes)", e.seq, op.n, op.off, fileSize)
 			}
 			if op.off < headerAreaSize && !(op.off >= header1Offset && op.off+op.n <= region2Offset+regionSize) {
-				return false, refuse("log entry %d writes over the file identifier", e.seq)
+				return refuse("log entry %d writes over the file identifier", e.seq)
 			}
 			ops = append(ops, op)
+			newSize = max(newSize, op.off+op.n)
 		}
 	}
 	if !m.writable {

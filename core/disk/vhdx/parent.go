@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/pvinject/pvinject/core/disk"
@@ -18,9 +19,16 @@ type linked interface{ DataWriteGUID() string }
 func (m *Image) openParent(opts disk.Options) error {
 	kv := m.md.Parent
 	var refs []string
-	for _, k := range []string{"relative_path", "absolute_win32_path", "volume_path"} {
-		if v := kv[k]; v != "" {
-			refs = append(refs, v)
+	for _, k := range []string{"relative_path", "volume_path", "absolute_win32_path"} {
+		v := kv[k]
+		if v == "" || slices.Contains(refs, v) {
+			continue
+		}
+		refs = append(refs, v)
+		// Windows writes absolute paths in extended form (\\?\d:\dir\parent.vhdx);
+		// the plain form is what path resolvers understand.
+		if plain, ok := strings.CutPrefix(v, `\\?\`); ok && len(plain) >= 2 && plain[1] == ':' && !slices.Contains(refs, plain) {
+			refs = append(refs, plain)
 		}
 	}
 	if len(refs) == 0 {

@@ -174,8 +174,10 @@ func TestLogReplayWritable(t *testing.T) {
 	disktest.QemuCheck(t, "vhdx", p)
 }
 
-// A log entry that fails its checksum is not an entry: nothing to replay.
-func TestLogInvalidEntryIgnored(t *testing.T) {
+// A log entry that fails its checksum is not an entry; a header naming a
+// log without any valid sequence means a corrupt file, which the spec says
+// must not be opened.
+func TestLogWithoutValidSequenceRefused(t *testing.T) {
 	dir := fixtureDir(t)
 	b, err := os.ReadFile(filepath.Join(dir, "log.vhdx"))
 	if err != nil {
@@ -186,9 +188,28 @@ func TestLogInvalidEntryIgnored(t *testing.T) {
 	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	img := disktest.Open(t, vhdx.Format, p, disk.Options{})
-	if err := disktest.CompareWithRaw(img, filepath.Join(dir, "base-vhdx.expect.raw"), 1); err != nil {
+	if _, err := disktest.OpenImage(vhdx.Format, p, disk.Options{Writable: true}); !errors.Is(err, vhdx.ErrLogNotEmpty) {
+		t.Fatalf("open: %v, want ErrLogNotEmpty", err)
+	}
+}
+
+// A file shorter than the log's FlushedFileOffset was truncated after the
+// log was written: refused.
+func TestLogTruncatedFileRefused(t *testing.T) {
+	dir := fixtureDir(t)
+	b, err := os.ReadFile(filepath.Join(dir, "log.vhdx"))
+	if err != nil {
 		t.Fatal(err)
+	}
+	entry := b[1<<20 : 1<<20+8192]
+	binary.LittleEndian.PutUint64(entry[48:], uint64(len(b))+1<<20) // FlushedFileOffset
+	fixCRC(entry)
+	p := filepath.Join(t.TempDir(), "short.vhdx")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := disktest.OpenImage(vhdx.Format, p, disk.Options{}); !errors.Is(err, vhdx.ErrLogNotEmpty) {
+		t.Fatalf("open: %v, want ErrLogNotEmpty", err)
 	}
 }
 

@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/pvinject/pvinject/core/disk"
+	"github.com/pvinject/pvinject/core/internal/testenv"
 )
 
 // TestCorruptHeader overwrites KDMV header fields at their documented
@@ -122,5 +127,88 @@ func TestCorruptGrainTable(t *testing.T) {
 	}
 	if !bytes.Equal(before, mb.data) {
 		t.Fatal("a refused write modified the file")
+	}
+}
+
+// TestNewGrainTable removes the grain tables from both directories, so a
+// write must append new ones, and checks qemu reads the result.
+func TestNewGrainTable(t *testing.T) {
+	testenv.RequireTool(t, "qemu-io", "qemu-img")
+	img := bytes.Clone(seedImage(t, "fuzz-sparse.vmdk"))
+	le := binary.LittleEndian
+	for _, dir := range []uint64{le.Uint64(img[48:]), le.Uint64(img[56:])} {
+		le.PutUint32(img[dir*512:], 0)
+	}
+	p := filepath.Join(t.TempDir(), "fuzz-sparse.vmdk")
+	if err := os.WriteFile(p, img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := Open(p, disk.NewFileBacking(f), disk.Options{Writable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.WriteAt(bytes.Repeat([]byte{0x5a}, 4096), 8192); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("qemu-io", "-f", "vmdk", "-c", "read -P 0 0 8192", "-c", "read -P 0x5a 8192 4096", "-c", "read -P 0 12288 4096", p).CombinedOutput()
+	if err != nil || strings.Contains(string(out), "failed") {
+		t.Fatalf("qemu-io: %v\n%s", err, out)
+	}
+	if out, err := exec.Command("qemu-img", "check", "-f", "vmdk", p).CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img check: %v\n%s", err, out)
+	}
+}
+
+// TestRefusedExtents: extent kinds this package does not read are refused
+// by name at Open, before any extent file is opened.
+func TestRefusedExtents(t *testing.T) {
+	for _, c := range []struct{ name, data string }{
+		{"ESX sparse file", "COWD" + string(make([]byte, 2044))},
+		{"vmfsSparse extent", "# Disk DescriptorFile\nversion=1\ncreateType=\"vmfsSparse\"\nRW 2048 VMFSSPARSE \"x-delta.vmdk\"\n"},
+		{"seSparse extent", "# Disk DescriptorFile\nversion=1\ncreateType=\"seSparse\"\nRW 2048 SESPARSE \"x-sesparse.vmdk\"\n"},
+		{"raw device mapping", "# Disk DescriptorFile\nversion=1\ncreateType=\"vmfsRawDeviceMap\"\nRW 2048 VMFSRDM \"x-rdm.vmdk\"\n"},
+		{"unterminated name", "# Disk DescriptorFile\nversion=1\nRW 2048 FLAT \"x-flat.vmdk\n"},
+		{"negative sectors", "# Disk DescriptorFile\nversion=1\nRW -5 FLAT \"x-flat.vmdk\" 0\n"},
+		{"bad CID", "# Disk DescriptorFile\nversion=1\nCID=zz\nRW 5 FLAT \"x-flat.vmdk\" 0\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Open("x.vmdk", &memBacking{data: []byte(c.data)}, memOpts)
+			var fe *disk.FormatError
+			if !errors.As(err, &fe) {
+				t.Fatalf("want *disk.FormatError, got %v", err)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+type cidParent struct {
+	zeroParent
+	cid uint32
+}
+
+func (c cidParent) CID() uint32 { return c.cid }
+
+type wrapped struct{ disk.Image }
+
+func (w wrapped) Unwrap() disk.Image { return w.Image }
+
+// TestFindCIDThroughWrappers: the parentCID check sees through wrappers
+// that have Unwrap, and gives up on those that do not.
+func TestFindCIDThroughWrappers(t *testing.T) {
+	p := cidParent{zeroParent{1 << 20}, 0x1234abcd}
+	if c, ok := findCID(wrapped{wrapped{p}}); !ok || c.CID() != 0x1234abcd {
+		t.Fatalf("findCID through two wrappers = %v, %v", c, ok)
+	}
+	if _, ok := findCID(zeroParent{1}); ok {
+		t.Fatal("findCID found a CID on an image without one")
 	}
 }

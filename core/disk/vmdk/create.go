@@ -17,7 +17,8 @@ const (
 )
 
 // Create makes a new empty VMDK: monolithicSparse by default, or the
-// subformats monolithicFlat and twoGbMaxExtentSparse.
+// subformats monolithicFlat, twoGbMaxExtentSparse and twoGbMaxExtentFlat
+// (2 GiB extents named like QEMU's: name-s001.vmdk, name-f001.vmdk).
 func Create(path string, size int64, opts disk.CreateOptions) (disk.Image, error) {
 	if size <= 0 || size%sector != 0 || size/sector > maxSectors {
 		return nil, fmt.Errorf("vmdk: create %s: size %d must be a positive multiple of 512 up to %d", path, size, int64(maxSectors*sector))
@@ -37,14 +38,18 @@ func Create(path string, size int64, opts disk.CreateOptions) (disk.Image, error
 		lines = []extentLine{{access: "RW", sectors: size / sector, typ: "SPARSE", file: filepath.Base(path)}}
 	case "monolithicFlat":
 		lines = []extentLine{{access: "RW", sectors: size / sector, typ: "FLAT", file: stem + "-flat.vmdk"}}
-	case "twoGbMaxExtentSparse":
+	case "twoGbMaxExtentSparse", "twoGbMaxExtentFlat":
+		typ, letter := "SPARSE", 's'
+		if sub == "twoGbMaxExtentFlat" {
+			typ, letter = "FLAT", 'f'
+		}
 		for i, left := 1, size/sector; left > 0; i++ {
 			n := min(left, splitSectors)
-			lines = append(lines, extentLine{access: "RW", sectors: n, typ: "SPARSE", file: fmt.Sprintf("%s-s%03d.vmdk", stem, i)})
+			lines = append(lines, extentLine{access: "RW", sectors: n, typ: typ, file: fmt.Sprintf("%s-%c%03d.vmdk", stem, letter, i)})
 			left -= n
 		}
 	default:
-		return nil, fmt.Errorf("vmdk: create %s: unsupported subformat %q (want monolithicSparse, monolithicFlat or twoGbMaxExtentSparse)", path, sub)
+		return nil, fmt.Errorf("vmdk: create %s: unsupported subformat %q (want monolithicSparse, monolithicFlat, twoGbMaxExtentSparse or twoGbMaxExtentFlat)", path, sub)
 	}
 	desc := descriptorText(newCID(noParentCID), sub, lines, size)
 	dir := filepath.Dir(path)

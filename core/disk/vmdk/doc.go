@@ -12,15 +12,23 @@
 // Options.OpenParent) whose CID must match parentCID.
 //
 // Writes allocate whole grains at the end of the sparse extent file, fill
-// the unwritten part from the parent or with zeros, and update the grain
+// the unwritten part from the parent or with zeros (zeros where the disk
+// already reads zeros allocate nothing; zeros over a parent's data become a
+// zeroed grain when the extent has that flag), and update the grain
 // table and its redundant copy: data first, then the redundant table, then
 // the primary, so a crash can waste a grain but never map garbage. The first
 // write gives the disk a new CID, as VMware does, so that stale children are
 // detected.
 //
-// Refused: ESX sparse (COWD / vmfsSparse) and SE sparse extents, raw device
-// mappings, extent files outside the descriptor's folder (only their base
-// names are used). Every image is hostile input: all sizes and offsets are
+// A sparse file whose embedded descriptor lists one extent is that extent,
+// even when the file has been renamed since it was made.
+//
+// Extent files are looked up in the descriptor's folder only: absolute or
+// escaping names are reduced to their base name, so a descriptor cannot
+// make pvinject open (or write) files elsewhere.
+//
+// Refused: ESX sparse (COWD / vmfsSparse) and SE sparse extents, and raw
+// device mappings. Every image is hostile input: all sizes and offsets are
 // bounded; bad input gives a *disk.FormatError.
 //
 // github.com/masahiro331/go-vmdk-parser was not used: it reads through an

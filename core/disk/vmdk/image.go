@@ -224,6 +224,22 @@ func (m *Image) openExtents(opts disk.Options) error {
 // cider is implemented by VMDK parents, so a child can check parentCID.
 type cider interface{ CID() uint32 }
 
+// findCID looks for the CID of a parent through wrappers that expose the
+// image they wrap with Unwrap (as core/image's parent wrapper may).
+func findCID(img disk.Image) (cider, bool) {
+	for range 8 {
+		if c, ok := img.(cider); ok {
+			return c, true
+		}
+		u, ok := img.(interface{ Unwrap() disk.Image })
+		if !ok {
+			return nil, false
+		}
+		img = u.Unwrap()
+	}
+	return nil, false
+}
+
 func (m *Image) openParent(opts disk.Options) error {
 	d := m.desc
 	if d.parentCID == noParentCID || d.parentHint == "" {
@@ -236,7 +252,7 @@ func (m *Image) openParent(opts disk.Options) error {
 	if err != nil {
 		return fmt.Errorf("vmdk: %s: open parent %q: %w", m.path, d.parentHint, err)
 	}
-	if c, ok := p.(cider); ok && c.CID() != d.parentCID {
+	if c, ok := findCID(p); ok && c.CID() != d.parentCID {
 		return m.ferr("descriptor", -1, fmt.Sprintf("parentCID %08x does not match the CID %08x of parent %q: the parent changed after this child was made", d.parentCID, c.CID(), d.parentHint), nil)
 	}
 	m.parent = p
@@ -330,7 +346,6 @@ func (m *Image) closeExtents() error {
 	for _, e := range m.extents {
 		if e.owned && e.b != nil {
 			errs = append(errs, e.b.Close())
-			e.b = nil
 		}
 	}
 	return errors.Join(errs...)

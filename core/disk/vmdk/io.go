@@ -209,8 +209,13 @@ func (m *Image) writeExtent(e *extent, p []byte, off int64) error {
 	}
 	baseZero := allZero(buf)
 	copy(buf[within:], p)
-	if allZero(buf) && baseZero {
-		return nil // reads as zeros already: stay sparse
+	if allZero(buf) {
+		if baseZero {
+			return nil // reads as zeros already: stay sparse
+		}
+		if s.h.flags&flagZeroGrain != 0 {
+			return s.setGTE(g, 1) // a zeroed grain hides the parent's data
+		}
 	}
 	sec, err := s.appendGrain(buf)
 	if err != nil {

@@ -41,10 +41,3 @@ func (c *lru[V]) put(k int64, v V) {
 		delete(c.m, old.Value.(*lruItem[V]).key)
 	}
 }
-
-func (c *lru[V]) drop(k int64) {
-	if e, ok := c.m[k]; ok {
-		c.l.Remove(e)
-		delete(c.m, k)
-	}
-}

@@ -161,7 +161,8 @@ func (s *sparseExtent) lookup(g int64) (grainKind, int64, error) {
 		return grainZero, 0, nil
 	}
 	off := int64(e) * sector
-	if off >= s.fileEnd || (!s.stream && off+s.grainBytes > s.fileEnd+sector) {
+	if off >= s.fileEnd { // a last grain cut short by the end of file reads as zeros
+
 		return 0, 0, s.ferr("grain table", int64(s.gd[gdi])*sector+(g%s.gtes)*4, fmt.Sprintf("grain at sector %d is past the end of the file", e), nil)
 	}
 	if s.stream {

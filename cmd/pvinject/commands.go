@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/pvinject/pvinject/core/inspect"
+	"github.com/pvinject/pvinject/core/journal"
+)
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// oneImage returns the single IMAGE argument or a usage error.
+func oneImage(args []string) (string, error) {
+	switch len(args) {
+	case 0:
+		return "", usagef("IMAGE is required")
+	case 1:
+		return args[0], nil
+	default:
+		return "", usagef("one IMAGE expected, got %d arguments", len(args))
+	}
+}
+
+type inspectFlags struct {
+	json    bool
+	install int
+}
+
+func inspectCmd() *command {
+	return &command{
+		name:    "inspect",
+		summary: "show the image, its partitions, the Windows inside and driver-set verdicts",
+		usage:   "[--json] [--install N] IMAGE",
+		help: `
+Opens IMAGE read-only (raw, VHD, VHDX, VMDK or qcow2, recognised by content)
+and reports its format and backing chain, its partitions and filesystems, every
+Windows installation found, the safety checks that would block a write, and
+the verdict of each driver set's supported-OS matrix. Never writes.
+
+Examples:
+  pvinject inspect win2019.qcow2
+  pvinject inspect --json disk.vhdx | jq .windows.product_name
+  pvinject inspect --install 1 dualboot.img`,
+		flags: func(fs *flag.FlagSet) any {
+			f := &inspectFlags{}
+			fs.BoolVar(&f.json, "json", false, "print the report as JSON on stdout")
+			fs.IntVar(&f.install, "install", 0, "which Windows installation to evaluate when there are several (0 = first)")
+			return f
+		},
+		run: func(ctx context.Context, env *cliEnv, args []string) error {
+			c := inspectCmd()
+			opts, pos, err := parse(env, c, args)
+			if err != nil {
+				return err
+			}
+			f := opts.(*inspectFlags)
+			path, err := oneImage(pos)
+			if err != nil {
+				return err
+			}
+			r, err := inspect.Inspect(ctx, path, inspect.Options{Install: f.install, Logger: env.log})
+			if err != nil {
+				return err
+			}
+			if f.json {
+				return writeJSON(env.stdout, r)
+			}
+			return inspect.WriteText(env.stdout, r)
+		},
+	}
+}
+
+func rollbackCmd() *command {
+	return &command{
+		name:    "rollback",
+		summary: "restore an image to its bytes before pvinject wrote to it",
+		usage:   "IMAGE",
+		help: `
+Restores IMAGE byte for byte from the journal pvinject keeps beside it
+(IMAGE.pvinject-journal), whether the injection finished, failed or was cut
+off, then removes the journal. Files pvinject created (a new image with
+--output, extents) are removed.
+
+Examples:
+  pvinject rollback win10.vhdx`,
+		run: func(ctx context.Context, env *cliEnv, args []string) error {
+			_, pos, err := parse(env, rollbackCmd(), args)
+			if err != nil {
+				return err
+			}
+			path, err := oneImage(pos)
+			if err != nil {
+				return err
+			}
+			if !journal.Exists(path) {
+				return fmt.Errorf("%s: nothing to roll back: no journal %s", path, journal.Path(path))
+			}
+			if err := journal.Rollback(path); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.stdout, "%s: restored to its original bytes\n", path)
+			return nil
+		},
+	}
+}
+
+var errNotImplemented = errors.New("not available in this build")

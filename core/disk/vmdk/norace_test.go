@@ -1,0 +1,5 @@
+//go:build !race
+
+package vmdk_test
+
+const raceEnabled = false

@@ -1,0 +1,295 @@
+package inject
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pvinject/pvinject/core/journal"
+)
+
+// injectCase is one guest disk in one container.
+type injectCase struct {
+	guest, ext string
+	mtu        int
+	drivers    string // under drivers/; "" is virtio-tree
+	cache      string
+}
+
+var e2eCases = []injectCase{
+	{"xp-sp3-x86", "raw", 0, "", ""},
+	{"7-sp0-x86", "raw", 1500, "", ""},
+	{"7-sp1-x64-policy", "raw", 0, "", ""},
+	{"7-sp1-x64-policy", "vhdx", 0, "", ""},
+	{"8.1-x86", "raw", 0, "", ""},
+	{"10-x64-virtio", "raw", 9000, "", ""},
+	{"10-x64-virtio", "vhdx", 0, "", ""},
+	{"10-x64-virtio", "vmdk", 0, "", ""},
+	{"10-x64-virtio", "qcow2", 0, "", ""},
+	{"11-x64", "raw", 0, "", ""},
+	{"2k12r2-x64", "raw", 0, "", ""},
+	{"2k22", "raw", 0, "", "on"},
+	{"7-sp1-x86-oracle322", "raw", 0, "", ""}, // old Xen stack disabled and unfiltered
+	{"2k22", "raw", 9000, "xen", ""},
+	{"2k22", "raw", 1500, "oracle", ""}, // unsupported, overridden; installer staged
+}
+
+// TestInjectEndToEnd injects virtio-win into every synthetic guest and
+// checks the result with independent tools: ntfs-3g reads every planned
+// file byte-identical, hivexregedit exports every planned value, ntfsfix -n
+// and qemu-img check are clean, and nothing outside the plan changed.
+func TestInjectEndToEnd(t *testing.T) {
+	dir := fixture(t)
+	testenv := []string{"ntfscat", "ntfsfix", "fusermount"}
+	for _, tool := range testenv {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (run make test-deps)", tool)
+		}
+	}
+	for _, c := range e2eCases {
+		t.Run(c.guest+"."+c.ext+"."+c.drivers, func(t *testing.T) {
+			src := filepath.Join(dir, "disks", c.guest+"."+c.ext)
+			img := copyDisk(t, src)
+			beforeVol := volumeOf(t, img)
+			before := tree(t, beforeVol)
+
+			drv := c.drivers
+			if drv == "" {
+				drv = "virtio-tree"
+			}
+			p, err := BuildPlan(context.Background(), Request{Image: img, Drivers: filepath.Join(dir, "drivers", drv),
+				InPlace: true, MTU: c.mtu, WriteCache: c.cache, AllowUnsupported: drv == "oracle"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.HasBlockers() {
+				t.Fatalf("unexpected blockers: %+v", p.Blockers)
+			}
+			beforeHives := map[string]map[string]map[string]regVal{}
+			for _, hv := range []string{HiveSystem, HiveSoftware} {
+				beforeHives[hv] = export(t, beforeVol, hivePath(p.Guest, hv))
+			}
+			rep, err := Apply(context.Background(), p, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rep.Verify.OK || rep.Verify.Files != len(p.Files) {
+				t.Fatalf("verify: %+v", rep.Verify)
+			}
+			if !journal.Exists(img) {
+				t.Error("journal removed after success; it must stay as the rollback record")
+			}
+			if c.ext != "raw" {
+				run(t, "qemu-img", "check", img)
+			}
+			vol := volumeOf(t, img)
+			if out, err := exec.Command("ntfsfix", "-n", vol).CombinedOutput(); err != nil {
+				t.Errorf("ntfsfix -n: %v\n%s", err, out)
+			}
+			after := tree(t, vol)
+			checkFiles(t, p, before, after)
+			afterHives := map[string]map[string]map[string]regVal{}
+			for _, hv := range []string{HiveSystem, HiveSoftware} {
+				afterHives[hv] = export(t, vol, hivePath(p.Guest, hv))
+				checkHive(t, p, hv, beforeHives[hv], afterHives[hv])
+			}
+			caseChecks(t, c, p, afterHives[HiveSystem])
+			if err := Verify(context.Background(), img); err != nil {
+				t.Errorf("Verify from the saved report: %v", err)
+			}
+			if err := Rollback(img); err != nil {
+				t.Fatal(err)
+			}
+			if fileSHA(t, img) != fileSHA(t, src) {
+				t.Error("rollback did not restore the original bytes")
+			}
+		})
+	}
+}
+
+// checkFiles: every planned file reads back byte-identical, and the only
+// other differences are the folders created for them and the rewritten
+// hives.
+func checkFiles(t *testing.T, p *Plan, before, after map[string]string) {
+	t.Helper()
+	planned := map[string]string{}
+	for _, f := range p.Files {
+		planned[strings.ToUpper(f.Path)] = f.SHA256
+		if got := after[strings.ToUpper(f.Path)]; got != f.SHA256 {
+			t.Errorf("%s: ntfs-3g reads sha256 %q, planned %s", f.Path, got, f.SHA256)
+		}
+	}
+	hives := map[string]bool{}
+	for _, hv := range []string{HiveSystem, HiveSoftware} {
+		hives[strings.ToUpper(hivePath(p.Guest, hv))] = true
+	}
+	for k, v := range after {
+		if _, ok := planned[k]; ok || hives[k] {
+			continue
+		}
+		if before[k] == v {
+			continue
+		}
+		if v == "dir" && plannedUnder(planned, k) {
+			continue
+		}
+		t.Errorf("%s changed outside the plan (%q -> %q)", k, before[k], v)
+	}
+	for k := range before {
+		if _, ok := after[k]; !ok {
+			t.Errorf("%s disappeared", k)
+		}
+	}
+}
+
+func plannedUnder(planned map[string]string, dir string) bool {
+	for k := range planned {
+		if strings.HasPrefix(k, dir+`\`) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkHive: every planned value is in the export as planned, and every
+// difference between the exports is a planned operation.
+func checkHive(t *testing.T, p *Plan, hv string, before, after map[string]map[string]regVal) {
+	t.Helper()
+	final := map[string]RegOp{}
+	var keys []string
+	for _, op := range p.Registry {
+		if op.Hive != hv {
+			continue
+		}
+		keys = append(keys, strings.ToUpper(op.Key))
+		final[strings.ToUpper(op.Key)+"\x00"+strings.ToUpper(op.Name)+"\x00"+op.Op] = op
+	}
+	explained := func(key, name string) bool {
+		for k, op := range final {
+			kk := strings.SplitN(k, "\x00", 3)
+			switch op.Op {
+			case OpSet, OpDeleteValue:
+				if kk[0] == key && kk[1] == name {
+					return true
+				}
+			case OpDeleteKey:
+				if key == kk[0] || strings.HasPrefix(key, kk[0]+`\`) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for k, op := range final {
+		if op.Op != OpSet {
+			continue
+		}
+		kk := strings.SplitN(k, "\x00", 3)
+		got, ok := after[kk[0]][kk[1]]
+		if !ok {
+			t.Errorf("hivexregedit: %s missing", op)
+			continue
+		}
+		if got.Type != uint32(op.New.Type) || !bytes.Equal(got.Data, op.New.Data) {
+			t.Errorf("hivexregedit: %s reads %d %x", op, got.Type, got.Data)
+		}
+	}
+	for key, vals := range after {
+		bvals, existed := before[key]
+		if !existed && len(vals) == 0 && !underPlanned(keys, key) {
+			t.Errorf("%s: key %s created outside the plan", hv, key)
+		}
+		for name, v := range vals {
+			if bv, ok := bvals[name]; ok && bv.Type == v.Type && bytes.Equal(bv.Data, v.Data) {
+				continue
+			}
+			if !explained(key, name) {
+				t.Errorf("%s: %s [%s] changed outside the plan", hv, key, name)
+			}
+		}
+	}
+	for key, vals := range before {
+		for name := range vals {
+			if _, ok := after[key][name]; !ok && !explained(key, name) {
+				t.Errorf("%s: %s [%s] removed outside the plan", hv, key, name)
+			}
+		}
+	}
+}
+
+func underPlanned(keys []string, key string) bool {
+	for _, k := range keys {
+		if k == key || strings.HasPrefix(k, key+`\`) {
+			return true
+		}
+	}
+	return false
+}
+
+var _ = os.Remove
+
+// caseChecks asserts what each case is there for, on the hivexregedit
+// export of the written SYSTEM hive.
+func caseChecks(t *testing.T, c injectCase, p *Plan, sys map[string]map[string]regVal) {
+	t.Helper()
+	dword := func(key, name string) (uint32, bool) {
+		v, ok := sys[strings.ToUpper(key)][strings.ToUpper(name)]
+		if !ok || v.Type != 4 {
+			return 0, false
+		}
+		return uint32(v.Data[0]) | uint32(v.Data[1])<<8 | uint32(v.Data[2])<<16 | uint32(v.Data[3])<<24, true
+	}
+	for _, cs := range p.Guest.ControlSets.Present {
+		if v, ok := dword(cs+`\Services\pvinject-firstboot`, "Start"); !ok || v != 2 {
+			t.Errorf("%s: first-boot service Start = %d, %v", cs, v, ok)
+		}
+	}
+	switch {
+	case c.guest == "10-x64-virtio":
+		for _, cs := range p.Guest.ControlSets.Present {
+			if _, ok := sys[strings.ToUpper(cs+`\Services\viostor\StartOverride`)]; ok {
+				t.Errorf("%s: StartOverride still there", cs)
+			}
+			if v, ok := dword(cs+`\Services\viostor`, "Start"); !ok || v != 0 {
+				t.Errorf("%s: viostor Start = %d", cs, v)
+			}
+		}
+		if c.mtu != 0 && p.FirstBoot.JumboPacket != c.mtu+14 {
+			t.Errorf("JumboPacket %d, want %d", p.FirstBoot.JumboPacket, c.mtu+14)
+		}
+	case c.guest == "7-sp1-x86-oracle322":
+		for _, cs := range p.Guest.ControlSets.Present {
+			if v, ok := dword(cs+`\Services\xenvbd`, "Start"); !ok || v != 4 {
+				t.Errorf("%s: old xenvbd Start = %d, want 4 (disabled, not deleted)", cs, v)
+			}
+			lf := sys[strings.ToUpper(cs+`\Control\Class\{4D36E967-E325-11CE-BFC1-08002BE10318}`)]["LOWERFILTERS"]
+			want := []byte("P\x00a\x00r\x00t\x00M\x00g\x00r\x00\x00\x00\x00\x00")
+			if !bytes.Equal(lf.Data, want) {
+				t.Errorf("%s: LowerFilters %q, want only PartMgr", cs, lf.Data)
+			}
+		}
+	case c.drivers == "xen":
+		if p.FirstBoot.NICMTU != c.mtu || p.FirstBoot.JumboPacket != 0 {
+			t.Errorf("xen NIC MTU %d / JumboPacket %d", p.FirstBoot.NICMTU, p.FirstBoot.JumboPacket)
+		}
+	case c.drivers == "oracle":
+		if p.Options.WriteCache != "off" || !p.Options.WriteCacheDefault {
+			t.Errorf("Oracle default write cache %q, want off", p.Options.WriteCache)
+		}
+		found := false
+		for _, cmd := range p.FirstBoot.Commands {
+			found = found || cmd.Name == "vendor-installer"
+		}
+		if !found {
+			t.Errorf("Oracle installer not scheduled: %+v", p.FirstBoot.Commands)
+		}
+	case c.cache == "on":
+		if p.FirstBoot.WriteCache != "on" || len(p.FirstBoot.DiskMatch) == 0 {
+			t.Errorf("write cache %q %v", p.FirstBoot.WriteCache, p.FirstBoot.DiskMatch)
+		}
+	}
+}

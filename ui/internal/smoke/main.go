@@ -1,0 +1,69 @@
+// Command smoke starts the pvinject window on the fake engine for the
+// real-window smoke test (scripts/gui-smoke.sh) and for trying the UI
+// without a core: go run ./ui/internal/smoke -demo.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+
+	"github.com/pvinject/pvinject/ui"
+	"github.com/pvinject/pvinject/wizard"
+)
+
+func main() {
+	start := time.Now()
+	demo := flag.Bool("demo", false, "open the fake engine's demo image at once")
+	answers := flag.String("answers", "", "answer file that pre-fills the Drivers and Options steps")
+	autoApply := flag.Duration("auto-apply", 0, "press Apply this long after reaching step 6 (0: never)")
+	stepDelay := flag.Duration("step-delay", 150*time.Millisecond, "fake apply time per action")
+	flag.Parse()
+
+	eng := wizard.NewFakeEngine()
+	eng.StepDelay = *stepDelay
+	a := app.NewWithID(ui.AppID)
+	u := ui.NewWindow(a, eng)
+	if *answers != "" {
+		ans, err := wizard.LoadAnswers(*answers)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := u.Wizard().Prefill(ans); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if *demo {
+		p, err := eng.DemoImage(context.Background())
+		if err != nil {
+			log.Fatal(err)
+		}
+		u.OpenImage(p)
+	}
+	a.Lifecycle().SetOnStarted(func() {
+		fmt.Fprintf(os.Stderr, "smoke: window up %d ms after main\n", time.Since(start).Milliseconds())
+	})
+	if *autoApply > 0 {
+		go applyOnStep6(u, *autoApply)
+	}
+	u.Window().ShowAndRun()
+}
+
+// applyOnStep6 presses Apply once, some time after step 6 can apply.
+func applyOnStep6(u *ui.UI, after time.Duration) {
+	for {
+		st := u.Wizard().State()
+		if st.Step == wizard.StepApply && st.CanApply && st.Apply.Phase == wizard.ApplyIdle {
+			time.Sleep(after)
+			fyne.Do(u.Apply)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,280 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/pvinject/pvinject/wizard"
+)
+
+// applyScreen is step 6: review, apply with progress and cancel, then the
+// report with open/save/copy, roll back and save-answers buttons.
+type applyScreen struct {
+	u       *UI
+	review  *fyne.Container
+	apply   *widget.Button
+	warn    *widget.Label
+	errText *widget.Label
+	prog    *widget.ProgressBar
+	action  *widget.Label
+	cancel  *widget.Button
+	running *fyne.Container
+	verify  *widget.Label
+	report  *widget.Label
+	result  *fyne.Container
+	over    *widget.Button
+	roll    *widget.Button
+	status  *widget.Label
+	shown   *wizard.Report
+	box     fyne.CanvasObject
+}
+
+func newApplyScreen(u *UI) *applyScreen {
+	s := &applyScreen{u: u, review: container.NewVBox(), errText: errLabel(), prog: widget.NewProgressBar(),
+		action: widget.NewLabel(""), verify: widget.NewLabel(""), report: widget.NewLabel(""), status: widget.NewLabel("")}
+	s.apply = widget.NewButtonWithIcon("Apply", theme.ConfirmIcon(), s.start)
+	s.apply.Importance = widget.HighImportance
+	s.warn = para("")
+	s.warn.Importance = widget.WarningImportance
+	s.cancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), u.wiz.CancelApply)
+	s.running = container.NewVBox(s.action, s.prog, container.NewHBox(s.cancel))
+	s.verify.TextStyle.Bold = true
+	s.verify.Wrapping = fyne.TextWrapWord
+	s.report.Selectable = true
+	s.report.Wrapping = fyne.TextWrapWord
+	s.report.TextStyle.Monospace = true
+	s.status.Wrapping = fyne.TextWrapWord
+	s.roll = widget.NewButtonWithIcon("Roll back…", theme.ContentUndoIcon(), s.rollback)
+	s.roll.Importance = widget.DangerImportance
+	s.over = widget.NewButtonWithIcon("Start over", theme.HomeIcon(), func() {
+		if err := u.wiz.StartOver(); err == nil && u.wiz.State().ImagePath != "" {
+			u.openImage(u.wiz.State().ImagePath)
+		}
+	})
+	buttons := container.NewHBox(
+		widget.NewButtonWithIcon("Open report", theme.FileTextIcon(), s.openReport),
+		widget.NewButtonWithIcon("Save report…", theme.DocumentSaveIcon(), s.saveReport),
+		widget.NewButtonWithIcon("Copy report", theme.ContentCopyIcon(), s.copyReport),
+		widget.NewButtonWithIcon("Save answers…", theme.DocumentSaveIcon(), s.saveAnswers),
+		s.roll,
+	)
+	buttons.Add(s.over)
+	s.result = container.NewVBox(s.verify, s.status, buttons, card("Report", s.report))
+	s.box = container.NewVBox(
+		heading("Apply and results"),
+		s.review,
+		s.warn,
+		container.NewHBox(s.apply),
+		s.errText,
+		s.running,
+		s.result,
+	)
+	return s
+}
+
+func (s *applyScreen) object() fyne.CanvasObject { return s.box }
+
+func (s *applyScreen) start() {
+	s.u.run("apply", s.u.wiz.Apply)
+}
+
+func (s *applyScreen) update(st wizard.State) {
+	a := st.Apply
+	idle := a.Phase == wizard.ApplyIdle || a.Phase == wizard.ApplyFailed || a.Phase == wizard.ApplyCancelled
+	s.review.Objects = nil
+	if idle {
+		s.review.Objects = []fyne.CanvasObject{card("Ready to write", reviewFacts(st))}
+	}
+	s.review.Refresh()
+	showIf(s.apply, idle)
+	setEnabled(s.apply, st.CanApply)
+	s.warn.SetText("")
+	switch {
+	case !idle:
+	case !st.CanApply:
+		s.warn.SetText("Apply is not possible yet: " + st.ApplyReason)
+	case st.Options.InPlace:
+		s.warn.SetText("This changes " + st.ImagePath + " itself. Shut the VM down first; pvinject keeps a journal so you can roll back.")
+	default:
+		s.warn.SetText("The original image is only read; the new image is written to " + st.Options.Output + ".")
+	}
+	showIf(s.warn, s.warn.Text != "")
+	if a.Err != nil && idle {
+		s.errText.SetText(a.Err.Error())
+		if a.Phase == wizard.ApplyCancelled {
+			s.errText.SetText("Cancelled. Nothing was changed; the image is as it was. You can apply again.")
+		}
+		s.errText.Show()
+	} else {
+		s.errText.Hide()
+	}
+
+	showIf(s.running, a.Phase == wizard.ApplyRunning)
+	s.action.SetText(a.Action)
+	s.prog.SetValue(a.Frac)
+	setEnabled(s.cancel, a.Phase == wizard.ApplyRunning && a.Report == nil)
+	showIf(s.cancel, a.Report == nil)
+
+	showIf(s.result, a.Report != nil)
+	setEnabled(s.roll, a.Phase == wizard.ApplyDone)
+	s.status.SetText(a.Action)
+	if a.Phase == wizard.ApplyDone {
+		s.status.SetText("Done. Start the VM on the new hypervisor; its first boot finishes the installation. Save the answers to prepare more images the same way.")
+	}
+	if a.Report != nil && a.Report != s.shown {
+		s.shown = a.Report
+		r := a.Report
+		if r.Verify.OK {
+			s.verify.SetText(fmt.Sprintf("✓ Verified: all %d changes were read back from %s.", r.Verify.Checked, r.Image))
+			s.verify.Importance = widget.SuccessImportance
+		} else {
+			s.verify.SetText("✗ Verification found problems: " + strings.Join(r.Verify.Problems, "; "))
+			s.verify.Importance = widget.DangerImportance
+		}
+		s.verify.Refresh()
+		s.report.SetText(wizard.ReportText(*r))
+	}
+}
+
+func showIf(o fyne.CanvasObject, on bool) {
+	if on && !o.Visible() {
+		o.Show()
+	} else if !on && o.Visible() {
+		o.Hide()
+	}
+}
+
+func reviewFacts(st wizard.State) fyne.CanvasObject {
+	target := st.Options.Output + " (" + strings.ToUpper(st.Options.Format) + ")"
+	if st.Options.InPlace {
+		target = "in place: " + st.ImagePath
+	}
+	guest := "—"
+	if st.Guest >= 0 && st.Guest < len(st.Guests) {
+		guest = st.Guests[st.Guest].Title()
+	}
+	plan := "—"
+	drivers := st.Request.Path
+	if p := st.Plan; p != nil {
+		plan = fmt.Sprintf("%d packages, %d files, %d registry changes", len(p.Packages), len(p.Files), len(p.Registry))
+		drivers = fmt.Sprintf("%s %s from %s", p.DriverSet, p.Version, st.Request.Path)
+	}
+	mtu := "keep the guest's MTU"
+	if strings.TrimSpace(st.Options.MTU) != "" {
+		mtu = strings.TrimSpace(st.Options.MTU)
+	}
+	return facts(
+		"Image", st.ImagePath,
+		"Windows", guest,
+		"Drivers", drivers,
+		"Plan", plan,
+		"MTU", mtu,
+		"Write cache", cacheLabels[st.Options.WriteCache],
+		"Write to", target,
+	)
+}
+
+func (s *applyScreen) reportText() (string, *wizard.Report) {
+	r := s.u.wiz.State().Apply.Report
+	if r == nil {
+		return "", nil
+	}
+	return wizard.ReportText(*r), r
+}
+
+func (s *applyScreen) openReport() {
+	text, r := s.reportText()
+	if r == nil {
+		return
+	}
+	path := r.ReportPath
+	if _, err := os.Stat(path); path == "" || err != nil {
+		f, err := os.CreateTemp("", "pvinject-report-*.txt")
+		if err != nil {
+			s.u.showError(fmt.Errorf("open report: %w", err))
+			return
+		}
+		_, werr := f.WriteString(text)
+		cerr := f.Close()
+		if err := errors.Join(werr, cerr); err != nil {
+			s.u.showError(fmt.Errorf("open report: %s: %w", f.Name(), err))
+			return
+		}
+		path = f.Name()
+	}
+	u, _ := url.Parse(storage.NewFileURI(path).String())
+	if err := fyne.CurrentApp().OpenURL(u); err != nil {
+		s.u.showError(fmt.Errorf("open report %s: %w", path, err))
+	}
+}
+
+func (s *applyScreen) saveReport() {
+	text, r := s.reportText()
+	if r == nil {
+		return
+	}
+	name := strings.TrimSuffix(r.Image, filepath.Ext(r.Image)) + "-pvinject-report.txt"
+	s.u.picker.SaveFile("Save the report as", name, func(path string, err error) {
+		if err == nil {
+			err = os.WriteFile(path, []byte(text), 0o644)
+			if err != nil {
+				err = fmt.Errorf("save report: %w", err)
+			}
+		}
+		if err != nil && !errors.Is(err, errCancelled) {
+			s.u.showError(err)
+		}
+	})
+}
+
+func (s *applyScreen) copyReport() {
+	if text, r := s.reportText(); r != nil {
+		fyne.CurrentApp().Clipboard().SetContent(text)
+		s.status.SetText("The report is on the clipboard.")
+	}
+}
+
+func (s *applyScreen) saveAnswers() {
+	a, err := s.u.wiz.Answers()
+	if err != nil {
+		s.u.showError(err)
+		return
+	}
+	name := filepath.Join(filepath.Dir(s.u.wiz.State().ImagePath), "pvinject-answers.json")
+	s.u.picker.SaveFile("Save the choices as an answer file", name, func(path string, err error) {
+		if err == nil {
+			err = wizard.SaveAnswers(path, a)
+		}
+		if err != nil && !errors.Is(err, errCancelled) {
+			s.u.showError(err)
+			return
+		}
+		if err == nil {
+			s.status.SetText("Answers saved to " + path + ". Use them with: pvinject batch --answers " + path + " IMAGE...")
+		}
+	})
+}
+
+func (s *applyScreen) rollback() {
+	st := s.u.wiz.State()
+	if st.Apply.Report == nil {
+		return
+	}
+	dialog.ShowConfirm("Roll back?", "Restore "+st.Apply.Report.Image+" to how it was before Apply?", func(ok bool) {
+		if ok {
+			s.u.run("rollback", func(ctx context.Context) error { return s.u.wiz.Rollback(ctx) })
+		}
+	}, s.u.win)
+}

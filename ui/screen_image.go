@@ -1,0 +1,138 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/pvinject/pvinject/wizard"
+)
+
+// imageScreen is step 1: choose a disk image and see what it is.
+type imageScreen struct {
+	u       *UI
+	open    *widget.Button
+	demo    *widget.Button
+	path    *widget.Label
+	summary *fyne.Container
+	parts   *dataTable
+	shown   *wizard.ImageSummary
+	box     fyne.CanvasObject
+}
+
+func newImageScreen(u *UI) *imageScreen {
+	s := &imageScreen{u: u, path: widget.NewLabel(""), summary: container.NewVBox()}
+	s.path.Wrapping = fyne.TextWrapBreak
+	s.path.Selectable = true
+	s.open = widget.NewButtonWithIcon("Open image…", theme.FolderOpenIcon(), s.choose)
+	s.open.Importance = widget.HighImportance
+	buttons := container.NewHBox(s.open)
+	if dp, ok := u.wiz.Engine().(wizard.DemoProvider); ok {
+		s.demo = widget.NewButtonWithIcon("Use the demo image", theme.MediaPlayIcon(), func() {
+			u.run("demo image", func(ctx context.Context) error {
+				p, err := dp.DemoImage(ctx)
+				if err != nil {
+					u.do(func() { u.showError(err) })
+					return err
+				}
+				return u.wiz.OpenImage(ctx, p)
+			})
+		})
+		buttons.Add(s.demo)
+	}
+	s.parts = newDataTable([]string{"#", "Scheme", "Type", "Start", "Size", "File system", "Label"},
+		[]float32{40, 85, 190, 100, 100, 115, 200}, 260)
+	s.box = container.NewVBox(
+		heading("Which disk image should get the drivers?"),
+		dim("pvinject reads raw, VHD, VHDX, VMDK and qcow2 images. Nothing is written until you press Apply in step 6."),
+		buttons,
+		dim("…or drop an image file anywhere on this window."),
+		s.path,
+		s.summary,
+	)
+	return s
+}
+
+func (s *imageScreen) object() fyne.CanvasObject { return s.box }
+
+func (s *imageScreen) choose() {
+	s.u.picker.OpenFile("Open a Windows disk image", []Filter{imageFilter}, func(path string, err error) {
+		if err != nil {
+			if !errors.Is(err, errCancelled) {
+				s.u.showError(err)
+			}
+			return
+		}
+		s.u.openImage(path)
+	})
+}
+
+func (s *imageScreen) update(st wizard.State) {
+	busy := st.Busy != ""
+	setEnabled(s.open, !busy)
+	if s.demo != nil {
+		setEnabled(s.demo, !busy)
+	}
+	switch {
+	case st.ImagePath == "":
+		s.path.SetText("No image chosen yet.")
+	default:
+		s.path.SetText(st.ImagePath)
+	}
+	if st.Image == s.shown && st.Image != nil {
+		return
+	}
+	s.shown = st.Image
+	s.summary.Objects = nil
+	if st.ImageErr != nil {
+		s.summary.Add(findingRow(wizard.Finding{Severity: "blocker", Message: st.ImageErr.Error(),
+			Remedy: "choose another file, or check that it is a disk image and readable"}))
+	}
+	if img := st.Image; img != nil {
+		s.summary.Add(card("Image", s.imageFacts(img)))
+		s.summary.Add(spacer())
+		s.parts.setRows(partRows(img.Partitions))
+		s.summary.Add(card(fmt.Sprintf("Partitions (%d)", len(img.Partitions)), s.parts.object()))
+		if rows := findingRows(img.Findings); len(rows) > 0 {
+			s.summary.Add(spacer())
+			s.summary.Add(card("Before you go on", rows...))
+		}
+	}
+	s.summary.Refresh()
+}
+
+func (s *imageScreen) imageFacts(img *wizard.ImageSummary) fyne.CanvasObject {
+	chain := "none: a standalone image"
+	if len(img.Chain) > 0 {
+		var links []string
+		for _, c := range img.Chain {
+			l := c.Path + " (" + c.Format + ")"
+			if c.Missing {
+				l += " — MISSING"
+			}
+			links = append(links, l)
+		}
+		chain = "differencing disk; parents: " + strings.Join(links, " → ")
+	}
+	return facts(
+		"Format", strings.ToUpper(img.Format),
+		"Virtual size", fmt.Sprintf("%s (%d bytes)", humanBytes(img.VirtualSize), img.VirtualSize),
+		"Size on disk", humanBytes(img.FileSize),
+		"Backing chain", chain,
+	)
+}
+
+func partRows(ps []wizard.PartitionSummary) [][]string {
+	rows := make([][]string, 0, len(ps))
+	for _, p := range ps {
+		rows = append(rows, []string{fmt.Sprint(p.Index), strings.ToUpper(p.Scheme), p.Type,
+			humanBytes(p.Start), humanBytes(p.Size), strings.ToUpper(p.Filesystem), p.Label})
+	}
+	return rows
+}
