@@ -70,6 +70,9 @@ Set PVINJECT_DEBUG_LOG=FILE to write a debug log.
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	env := &cliEnv{stdin: stdin, stdout: stdout, stderr: stderr, log: newLogger()}
+	// Libraries log through slog's default logger; the user-facing output is
+	// stdout/stderr, so those records go to the debug log with everything else.
+	slog.SetDefault(env.log)
 	if len(args) == 0 || args[0] == "--demo" || args[0] == "-demo" || (len(args) == 1 && isFile(args[0])) {
 		return exitCode(env, "pvinject", runGUI(ctx, env, args))
 	}

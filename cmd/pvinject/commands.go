@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -112,5 +111,3 @@ Examples:
 		},
 	}
 }
-
-var errNotImplemented = errors.New("not available in this build")

@@ -7,58 +7,25 @@ import (
 	"path/filepath"
 	"runtime"
 
-	"github.com/pvinject/pvinject/assets"
 	"github.com/pvinject/pvinject/ui"
 	"github.com/pvinject/pvinject/wizard"
+	"github.com/pvinject/pvinject/wizard/engine"
 )
-
-// demoEngine adds the bundled demo to the core engine: step 1 offers it, and
-// choosing it also pre-fills the demo driver set.
-type demoEngine struct {
-	*coreEngine
-	drivers string
-}
-
-var _ wizard.DemoProvider = (*demoEngine)(nil)
-
-// DemoImage unpacks a fresh copy of the demo (so a training lab can run it
-// again and again) into the user's cache folder.
-func (d *demoEngine) DemoImage(ctx context.Context) (string, error) {
-	img, drivers, err := unpackDemo()
-	if err != nil {
-		return "", err
-	}
-	d.drivers = drivers
-	return img, nil
-}
-
-func unpackDemo() (image, drivers string, err error) {
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
-	}
-	dir := filepath.Join(base, "pvinject", "demo")
-	image, drivers, err = assets.DemoImage(dir)
-	if err != nil {
-		return "", "", fmt.Errorf("unpacking the demo image into %s: %w", dir, err)
-	}
-	return image, drivers, nil
-}
 
 // runGUI opens the wizard: on IMAGE when given, on the demo with --demo.
 func runGUI(ctx context.Context, env *cliEnv, args []string) error {
 	if err := displayAvailable(); err != nil {
 		return err
 	}
-	eng := &demoEngine{coreEngine: newCoreEngine(env.log)}
+	eng := engine.New(env.log)
 	cfg := ui.Config{}
 	switch {
 	case len(args) == 1 && (args[0] == "--demo" || args[0] == "-demo"):
-		img, drivers, err := unpackDemo()
+		img, err := eng.DemoImage(ctx)
 		if err != nil {
 			return err
 		}
-		eng.drivers = drivers
+		drivers := eng.DemoDrivers()
 		cfg.Image = img
 		cfg.Answers = &wizard.Answers{Version: wizard.AnswersVersion, Drivers: drivers, Set: wizard.SetVirtioWin,
 			Output: filepath.Join(filepath.Dir(img), "demo-kvm.qcow2"), Format: "qcow2", WriteCache: wizard.CacheKeep}

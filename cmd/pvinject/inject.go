@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,9 +15,9 @@ import (
 
 type injectFlags struct {
 	drivers, set, output, format, writeCache, answers string
-	inPlace, allowUnsigned, allowUnsupported, dryRun   bool
-	json                                               bool
-	mtu                                                int
+	inPlace, allowUnsigned, allowUnsupported, dryRun  bool
+	json                                              bool
+	mtu                                               int
 }
 
 func (f *injectFlags) register(fs *flag.FlagSet) {
@@ -78,12 +79,17 @@ func (f *injectFlags) request(fs *flag.FlagSet, image string) (inject.Request, e
 		return req, usagef("--drivers is required")
 	case req.InPlace && req.Output != "":
 		return req, usagef("--in-place and --output exclude each other")
-	case !req.InPlace && req.Output == "" && !f.dryRun:
+	case !req.InPlace && req.Output == "":
 		return req, usagef("one of --in-place or --output PATH is required")
 	case req.WriteCache != "" && req.WriteCache != "on" && req.WriteCache != "off" && req.WriteCache != "keep":
 		return req, usagef("--write-cache %q: want on, off or keep", req.WriteCache)
 	case req.MTU != 0 && (req.MTU < 576 || req.MTU > 65486):
 		return req, usagef("--mtu %d: want 576-65486 (netkvm's *JumboPacket range 590-65500 less the 14-byte Ethernet header)", req.MTU)
+	}
+	if f.dryRun && !req.InPlace && req.Output == "" {
+		// The planner needs a target; a dry run writes nothing, so plan
+		// against IMAGE itself to show what would change in it.
+		req.InPlace = true
 	}
 	return req, nil
 }
@@ -152,6 +158,9 @@ Examples:
 			}
 			req.Logger = env.log
 			plan, err := inject.BuildPlan(ctx, req)
+			if errors.Is(err, inject.ErrRequest) {
+				return usagef("%s: %v", path, err)
+			}
 			if err != nil {
 				return err
 			}
@@ -162,15 +171,18 @@ Examples:
 				return inject.WritePlanText(env.stdout, plan)
 			}
 			var last time.Time
+			progressShown := false
 			progress := func(frac float64, action string) {
 				if f.json || time.Since(last) < 200*time.Millisecond && frac < 1 {
 					return
 				}
-				last = time.Now()
+				last, progressShown = time.Now(), true
 				fmt.Fprintf(env.stderr, "\r%3.0f%% %-60.60s", frac*100, action)
 			}
 			rep, err := inject.Apply(ctx, plan, progress)
-			if !f.json {
+			// End the progress line, and only then: a refusal before any
+			// progress must stay the one line on stderr.
+			if progressShown {
 				fmt.Fprintln(env.stderr)
 			}
 			if err != nil {

@@ -278,6 +278,10 @@ func (o *onceCloser) Close() error {
 	return o.err
 }
 
+// Unwrap exposes the parent itself, so that a child format can check what
+// only the parent's own type knows (VMDK's parentCID against the parent's CID).
+func (o *onceCloser) Unwrap() disk.Image { return o.Image }
+
 func (o *onceCloser) Info() disk.Info {
 	if d, ok := o.Image.(disk.Describer); ok {
 		return d.Info()

@@ -76,11 +76,12 @@ func BuildPlan(ctx context.Context, req Request) (*Plan, error) {
 	}
 	p := &Plan{Version: PlanVersion, Request: req, Target: req.Image}
 	p.Request.Logger = nil
+	p.Request.Opener = nil
 	if req.Output != "" {
 		p.Target = req.Output
 	}
 
-	img, err := image.Open(req.Image, disk.Options{})
+	img, err := image.Open(req.Image, disk.Options{Opener: req.Opener})
 	if err != nil {
 		return nil, fmt.Errorf("inject: open %s: %w", req.Image, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/pvinject/pvinject/core/disk"
 	"github.com/pvinject/pvinject/core/firstboot"
 	"github.com/pvinject/pvinject/core/guest"
 	"github.com/pvinject/pvinject/core/hive"
@@ -35,6 +36,9 @@ type Request struct {
 	AllowUnsupported bool `json:"allow_unsupported"`
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger `json:"-"`
+	// Opener opens the image's host files for planning (tests count bytes
+	// through it); nil is the host filesystem.
+	Opener disk.Opener `json:"-"`
 }
 
 // Plan is everything an injection will do, computed without writing. It is

@@ -176,9 +176,9 @@ func (r *Report) writeText(w io.Writer) {
 	for _, f := range p.Files {
 		state := "new"
 		if f.Existed {
-			state = "replaces " + f.OldSHA256[:12]
+			state = "replaces " + short(f.OldSHA256)
 		}
-		fmt.Fprintf(w, "  %s (%d bytes, sha256 %s, %s) from %s\n", f.Path, f.Size, f.SHA256[:12], state, f.Source)
+		fmt.Fprintf(w, "  %s (%d bytes, sha256 %s, %s) from %s\n", f.Path, f.Size, short(f.SHA256), state, f.Source)
 	}
 	fmt.Fprintf(w, "Registry (%d):\n", len(p.Registry))
 	for _, op := range p.Registry {
@@ -201,12 +201,15 @@ func (r *Report) writeText(w io.Writer) {
 	fmt.Fprintf(w, "To undo: %s\n", r.Rollback)
 }
 
-var htmlTmpl = template.Must(template.New("r").Funcs(template.FuncMap{"short": func(s string) string {
+// short abbreviates a hash for people.
+func short(s string) string {
 	if len(s) > 16 {
 		return s[:16]
 	}
 	return s
-}}).Parse(`<!DOCTYPE html>
+}
+
+var htmlTmpl = template.Must(template.New("r").Funcs(template.FuncMap{"short": short}).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>pvinject report</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:90%;vertical-align:top}.b{color:#a00}.w{color:#a60}code{font-size:90%}</style>
 </head><body>

@@ -33,7 +33,7 @@ const (
 // Finding is one result of a preflight check.
 type Finding struct {
 	Severity Severity `json:"severity"`
-	Code     string   `json:"code"`   // stable identifier, e.g. "ntfs.hibernated"
+	Code     string   `json:"code"` // stable identifier, e.g. "ntfs.hibernated"
 	Message  string   `json:"message"`
 	Remedy   string   `json:"remedy,omitempty"`
 	Source   string   `json:"source,omitempty"` // document section the rule comes from

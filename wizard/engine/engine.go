@@ -1,4 +1,8 @@
-package main
+// Package engine implements the wizard's Engine over the real core:
+// core/inspect for the first three steps, core/inject for the plan, its
+// application and verification, core/journal for rollback, and the bundled
+// demo from assets.
+package engine
 
 import (
 	"context"
@@ -8,9 +12,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/pvinject/pvinject/assets"
 	"github.com/pvinject/pvinject/core/inject"
 	"github.com/pvinject/pvinject/core/inspect"
 	"github.com/pvinject/pvinject/core/journal"
@@ -19,26 +26,36 @@ import (
 	"github.com/pvinject/pvinject/wizard"
 )
 
-// coreEngine is the wizard's Engine over the real core. It keeps the last
+// Engine is the wizard's Engine over the real core. It keeps the last
 // inspection and the last reviewed plan, so that Apply writes only a plan
 // the user saw.
-type coreEngine struct {
+type Engine struct {
 	log *slog.Logger
 
-	mu       sync.Mutex
-	path     string
-	report   *inspect.Report
-	plan     *inject.Plan
-	planID   string
-	planReq  wizard.DriverRequest
-	demoPath func(ctx context.Context) (string, error)
+	mu      sync.Mutex
+	path    string
+	report  *inspect.Report
+	plan    *inject.Plan
+	planID  string
+	planReq wizard.DriverRequest
+
+	demoDrivers string
 }
 
-var _ wizard.Engine = (*coreEngine)(nil)
+var (
+	_ wizard.Engine       = (*Engine)(nil)
+	_ wizard.DemoProvider = (*Engine)(nil)
+)
 
-func newCoreEngine(log *slog.Logger) *coreEngine { return &coreEngine{log: log} }
+// New returns an Engine logging to log (nil discards).
+func New(log *slog.Logger) *Engine {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{log: log}
+}
 
-func (e *coreEngine) OpenImage(ctx context.Context, path string) (wizard.ImageSummary, error) {
+func (e *Engine) OpenImage(ctx context.Context, path string) (wizard.ImageSummary, error) {
 	r, err := inspect.Inspect(ctx, path, inspect.Options{Logger: e.log})
 	if err != nil {
 		return wizard.ImageSummary{}, err
@@ -78,7 +95,7 @@ func (e *coreEngine) OpenImage(ctx context.Context, path string) (wizard.ImageSu
 	return s, nil
 }
 
-func (e *coreEngine) current() (*inspect.Report, string, error) {
+func (e *Engine) current() (*inspect.Report, string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.report == nil {
@@ -87,7 +104,7 @@ func (e *coreEngine) current() (*inspect.Report, string, error) {
 	return e.report, e.path, nil
 }
 
-func (e *coreEngine) Detect(ctx context.Context) ([]wizard.GuestSummary, error) {
+func (e *Engine) Detect(ctx context.Context) ([]wizard.GuestSummary, error) {
 	r, _, err := e.current()
 	if err != nil {
 		return nil, err
@@ -114,7 +131,7 @@ func (e *coreEngine) Detect(ctx context.Context) ([]wizard.GuestSummary, error) 
 	return out, nil
 }
 
-func (e *coreEngine) Compatibility(ctx context.Context, guestIdx int) ([]wizard.Verdict, []safety.Finding, error) {
+func (e *Engine) Compatibility(ctx context.Context, guestIdx int) ([]wizard.Verdict, []safety.Finding, error) {
 	_, path, err := e.current()
 	if err != nil {
 		return nil, nil, err
@@ -154,16 +171,22 @@ func family(set string) string {
 	return set
 }
 
-func (e *coreEngine) request(path string, d wizard.DriverRequest) inject.Request {
+func (e *Engine) request(path string, d wizard.DriverRequest) inject.Request {
 	return inject.Request{Image: path, Drivers: d.Path, Set: string(d.Set), AllowUnsigned: d.AllowUnsigned, Logger: e.log}
 }
 
-func (e *coreEngine) PlanDrivers(ctx context.Context, req wizard.DriverRequest) (wizard.PlanSummary, error) {
+func (e *Engine) PlanDrivers(ctx context.Context, req wizard.DriverRequest) (wizard.PlanSummary, error) {
 	_, path, err := e.current()
 	if err != nil {
 		return wizard.PlanSummary{}, err
 	}
-	plan, err := inject.BuildPlan(ctx, e.request(path, req))
+	// The target is chosen on the next step; review against a provisional
+	// new image. Target checks (journal, parents, existing output) run again
+	// in Apply with the real target, and the plan id covers only what the
+	// target does not change.
+	ir := e.request(path, req)
+	ir.Output = filepath.Join(os.TempDir(), fmt.Sprintf("pvinject-review-%d.qcow2", time.Now().UnixNano()))
+	plan, err := inject.BuildPlan(ctx, ir)
 	if err != nil {
 		return wizard.PlanSummary{}, err
 	}
@@ -229,7 +252,7 @@ func summarisePlan(p *inject.Plan, id string) wizard.PlanSummary {
 	return s
 }
 
-func (e *coreEngine) Apply(ctx context.Context, req wizard.ApplyRequest, progress func(float64, string)) (wizard.Report, error) {
+func (e *Engine) Apply(ctx context.Context, req wizard.ApplyRequest, progress func(float64, string)) (wizard.Report, error) {
 	e.mu.Lock()
 	reviewed, id, path := e.plan, e.planID, e.path
 	e.mu.Unlock()
@@ -268,9 +291,30 @@ func mapReport(p *inject.Plan, rep *inject.Report) wizard.Report {
 	return out
 }
 
-func (e *coreEngine) Rollback(ctx context.Context, imagePath string) error {
+func (e *Engine) Rollback(ctx context.Context, imagePath string) error {
 	if !journal.Exists(imagePath) {
 		return fmt.Errorf("%s: nothing to roll back: no journal %s", imagePath, journal.Path(imagePath))
 	}
 	return journal.Rollback(imagePath)
+}
+
+// DemoImage unpacks a fresh copy of the bundled demo (so a training lab can
+// run it again and again) into the user's cache folder and returns the
+// image; DemoDrivers then names the demo driver set.
+func (e *Engine) DemoImage(ctx context.Context) (string, error) {
+	img, drivers, err := assets.DemoImage("")
+	if err != nil {
+		return "", fmt.Errorf("unpacking the demo image: %w", err)
+	}
+	e.mu.Lock()
+	e.demoDrivers = drivers
+	e.mu.Unlock()
+	return img, nil
+}
+
+// DemoDrivers is the demo driver set unpacked by the last DemoImage, "" before.
+func (e *Engine) DemoDrivers() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.demoDrivers
 }

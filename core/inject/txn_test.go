@@ -1,0 +1,236 @@
+package inject
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/pvinject/pvinject/core/hive"
+	"github.com/pvinject/pvinject/core/internal/testenv"
+	"github.com/pvinject/pvinject/core/journal"
+	"github.com/pvinject/pvinject/core/journal/faultinject"
+	"github.com/pvinject/pvinject/core/safety"
+)
+
+func planFor(t *testing.T, img, drivers string) *Plan {
+	t.Helper()
+	p, err := BuildPlan(context.Background(), Request{Image: img, Drivers: drivers, InPlace: true, MTU: 1500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.HasBlockers() {
+		t.Fatalf("blockers: %+v", p.Blockers)
+	}
+	return p
+}
+
+// TestCrashThenRollback: the writer dies after write N (a Kill fault beneath
+// the journal, with no in-process clean-up, as if the process died); the
+// journal is left behind, the next plan is refused, and Rollback restores
+// the image byte for byte. Also Apply's own failure path rolls back.
+func TestCrashThenRollback(t *testing.T) {
+	dir := fixture(t)
+	src := filepath.Join(dir, "disks", "10-x64-virtio.qcow2")
+	drv := filepath.Join(dir, "drivers", "virtio-tree")
+	sum := fileSHA(t, src)
+
+	// Count the writes of a whole run.
+	count := &faultinject.Opener{}
+	img := copyDisk(t, src)
+	if _, err := ApplyWith(context.Background(), planFor(t, img, drv), nil, count); err != nil {
+		t.Fatal(err)
+	}
+	total := count.Writes()
+	t.Logf("a whole run makes %d host-file writes", total)
+	if total < 10 {
+		t.Fatalf("only %d writes counted", total)
+	}
+	for _, n := range []int{1, 2, total / 4, total / 2, total - 1} {
+		img := copyDisk(t, src)
+		p := planFor(t, img, drv)
+		data, err := loadFileData(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := journal.Begin(img, &faultinject.Opener{After: n, Mode: faultinject.Kill})
+		if err != nil {
+			t.Fatal(err)
+		}
+		werr := write(context.Background(), p, data, j, func(float64, string) {})
+		j.Close()
+		if werr == nil {
+			t.Fatalf("after %d of %d writes: no error", n, total)
+		}
+		if q := planFor2(t, img, drv); !hasCode(q, "inject.journal-exists") {
+			t.Errorf("after a crash the next plan is not refused: %+v", q.Blockers)
+		}
+		if err := Rollback(img); err != nil {
+			t.Fatal(err)
+		}
+		if fileSHA(t, img) != sum {
+			t.Errorf("kill after write %d of %d: rollback did not restore the image", n, total)
+		}
+	}
+	// Apply's own failure path: a failed write rolls back before returning.
+	img = copyDisk(t, src)
+	_, err := ApplyWith(context.Background(), planFor(t, img, drv), nil, &faultinject.Opener{After: total / 2, Mode: faultinject.FailOnce})
+	if err == nil {
+		t.Fatal("no error from a failed write")
+	}
+	if journal.Exists(img) || fileSHA(t, img) != sum {
+		t.Error("Apply did not roll back after a failed write")
+	}
+}
+
+func planFor2(t *testing.T, img, drv string) *Plan {
+	p, err := BuildPlan(context.Background(), Request{Image: img, Drivers: drv, InPlace: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func hasCode(p *Plan, code string) bool {
+	for _, b := range p.Blockers {
+		if b.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// TestCancel: cancelling mid-run leaves the image rolled back.
+func TestCancel(t *testing.T) {
+	dir := fixture(t)
+	src := filepath.Join(dir, "disks", "2k22.raw")
+	img := copyDisk(t, src)
+	p := planFor(t, img, filepath.Join(dir, "drivers", "virtio-tree"))
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := Apply(ctx, p, func(frac float64, _ string) {
+		if frac > 0.5 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if journal.Exists(img) || fileSHA(t, img) != fileSHA(t, src) {
+		t.Error("cancelled run not rolled back")
+	}
+}
+
+// TestJournalKeptAndAccept: after success the journal stays; a second
+// inject is refused until Accept; Verify works from the saved report.
+func TestJournalKeptAndAccept(t *testing.T) {
+	dir := fixture(t)
+	img := copyDisk(t, filepath.Join(dir, "disks", "11-x64.raw"))
+	drv := filepath.Join(dir, "drivers", "virtio-tree")
+	if _, err := Apply(context.Background(), planFor(t, img, drv), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{img + ReportSuffix, img + ReportHTMLSuffix, journal.Path(img)} {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if err := Verify(context.Background(), img); err != nil {
+		t.Fatal(err)
+	}
+	q := planFor2(t, img, drv)
+	if !hasCode(q, "inject.journal-exists") {
+		t.Fatalf("second inject not refused: %+v", q.Blockers)
+	}
+	var r *safety.Refusal
+	if _, err := Apply(context.Background(), q, nil); !errors.As(err, &r) {
+		t.Fatalf("Apply: %v", err)
+	}
+	if err := Accept(img); err != nil {
+		t.Fatal(err)
+	}
+	if journal.Exists(img) {
+		t.Fatal("Accept kept the journal")
+	}
+	// The image now holds the injection: a second run changes nothing
+	// structural and still verifies.
+	p := planFor2(t, img, drv)
+	if p.HasBlockers() {
+		t.Fatalf("blockers after accept: %+v", p.Blockers)
+	}
+	for _, op := range p.Registry {
+		t.Errorf("second plan repeats registry op %s", op)
+	}
+}
+
+// TestOutput: --output converts first and never touches the source.
+func TestOutput(t *testing.T) {
+	dir := fixture(t)
+	src := filepath.Join(dir, "disks", "7-sp0-x86.raw")
+	sum := fileSHA(t, src)
+	out := filepath.Join(t.TempDir(), "out.qcow2")
+	p, err := BuildPlan(context.Background(), Request{Image: src, Drivers: filepath.Join(dir, "drivers", "virtio-tree"), Output: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Apply(context.Background(), p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Verify.OK || fileSHA(t, src) != sum || journal.Exists(src) {
+		t.Errorf("verify %+v, source touched: %v", rep.Verify, fileSHA(t, src) != sum)
+	}
+	run(t, "qemu-img", "check", out)
+	if err := Verify(context.Background(), out); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestCommittedHiveIgnoresOldLogs backs the package doc's claim: after a
+// hive with transaction logs is edited and committed, its header sequence
+// numbers are equal, so the old logs are not replayed over it (core/hive
+// follows Windows' rule: logs apply only to a dirty primary).
+func TestCommittedHiveIgnoresOldLogs(t *testing.T) {
+	d := filepath.Join(testenv.Fixture(t, "hive"), "dirty-new")
+	data, err := os.ReadFile(filepath.Join(d, "SYSTEM"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs []hive.LogFile
+	for _, n := range []string{"SYSTEM.LOG1", "SYSTEM.LOG2"} {
+		b, err := os.ReadFile(filepath.Join(d, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs = append(logs, hive.LogFile{Name: n, Data: b})
+	}
+	h, err := hive.Open("SYSTEM", data, logs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if h.Replayed() == nil {
+		t.Fatal("fixture hive was not dirty")
+	}
+	if err := h.SetValue(`pvinject`, "Marker", hive.DWord(7)); err != nil {
+		t.Fatal(err)
+	}
+	out, err := h.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out[4:8]) != string(out[8:12]) {
+		t.Fatal("committed hive has unequal sequence numbers")
+	}
+	h2, err := hive.OpenReadOnly("SYSTEM", out, logs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h2.Close()
+	if r := h2.Replayed(); r != nil {
+		t.Errorf("old logs replayed over the committed hive: %+v", r)
+	}
+	if v, err := h2.Get(`pvinject`, "Marker"); err != nil || !v.Equal(hive.DWord(7)) {
+		t.Errorf("edit lost: %v %v", v, err)
+	}
+}

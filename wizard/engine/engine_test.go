@@ -1,0 +1,159 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pvinject/pvinject/assets"
+	"github.com/pvinject/pvinject/internal/testenv"
+	"github.com/pvinject/pvinject/wizard"
+)
+
+func sum(t *testing.T, path string) [32]byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatal(err)
+	}
+	var s [32]byte
+	copy(s[:], h.Sum(nil))
+	return s
+}
+
+// TestDemoThroughEveryStep drives the wizard's engine over the real core on
+// the bundled demo: every step the wizard takes, then rollback.
+func TestDemoThroughEveryStep(t *testing.T) {
+	testenv.RequireTool(t, "qemu-img")
+	ctx := context.Background()
+	img, drivers, err := assets.DemoImage(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := sum(t, img)
+	e := New(nil)
+
+	sumImg, err := e.OpenImage(ctx, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sumImg.Format != "qcow2" || sumImg.VirtualSize <= 0 || len(sumImg.Partitions) == 0 {
+		t.Fatalf("image summary %+v", sumImg)
+	}
+	if sumImg.Partitions[0].Filesystem != "ntfs" {
+		t.Errorf("first partition filesystem %q, want ntfs", sumImg.Partitions[0].Filesystem)
+	}
+
+	guests, err := e.Detect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(guests) != 1 || guests[0].Arch != "amd64" || guests[0].Major != 10 || !strings.Contains(guests[0].ProductName, "Windows 10") {
+		t.Fatalf("guests %+v", guests)
+	}
+
+	verdicts, findings, err := e.Compatibility(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wizard.Blockers(findings)) != 0 {
+		t.Fatalf("demo has blockers: %+v", findings)
+	}
+	var virtio *wizard.Verdict
+	for i := range verdicts {
+		if verdicts[i].Family == string(wizard.SetVirtioWin) {
+			virtio = &verdicts[i]
+		}
+	}
+	if virtio == nil || virtio.Verdict == wizard.Unsupported {
+		t.Fatalf("virtio-win verdict %+v in %+v", virtio, verdicts)
+	}
+
+	dreq := wizard.DriverRequest{Guest: 0, Set: wizard.SetVirtioWin, Path: drivers}
+	plan, err := e.PlanDrivers(ctx, dreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, p := range plan.Packages {
+		names[p.Name] = true
+	}
+	for _, want := range []string{"viostor", "vioscsi", "netkvm"} {
+		if !names[want] {
+			t.Errorf("plan lacks %s: %+v", want, plan.Packages)
+		}
+	}
+	if len(plan.Files) == 0 || len(plan.Registry) == 0 || plan.ID == "" {
+		t.Fatalf("empty plan %+v", plan)
+	}
+	var sawVersion bool
+	for _, r := range plan.Registry {
+		if strings.Contains(r.Key, `DriverDatabase\DriverPackages`) && r.Value == "Version" {
+			sawVersion = true
+		}
+	}
+	if !sawVersion {
+		t.Error("Windows 10 plan lacks the DriverPackages Version value (0x7B on the second boot without it)")
+	}
+	if sum(t, img) != before {
+		t.Fatal("planning wrote to the image")
+	}
+
+	// A plan id the user did not review is refused and writes nothing.
+	out := filepath.Join(t.TempDir(), "demo-kvm.qcow2")
+	areq := wizard.ApplyRequest{PlanID: "not-the-plan", Drivers: dreq, Output: out, Format: "qcow2", MTU: 9000, WriteCache: wizard.CacheKeep}
+	if _, err := e.Apply(ctx, areq, nil); err == nil {
+		t.Fatal("Apply accepted a plan id that was not reviewed")
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("a refused Apply created the output")
+	}
+
+	areq.PlanID = plan.ID
+	var lastFrac float64
+	rep, err := e.Apply(ctx, areq, func(f float64, _ string) { lastFrac = f })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Verify.OK || rep.Verify.Checked == 0 {
+		t.Fatalf("verification %+v", rep.Verify)
+	}
+	if lastFrac < 0.99 {
+		t.Errorf("progress ended at %.2f", lastFrac)
+	}
+	if sum(t, img) != before {
+		t.Fatal("applying to a new image changed the source")
+	}
+	if rep.Image != out || rep.ReportPath == "" {
+		t.Errorf("report %+v", rep)
+	}
+	if _, err := os.Stat(rep.ReportPath); err != nil {
+		t.Errorf("report not saved: %v", err)
+	}
+
+	// Rollback of the output restores it to the converted, pre-injection bytes.
+	if err := e.Rollback(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.OpenImage(ctx, out); err != nil {
+		t.Fatalf("output unreadable after rollback: %v", err)
+	}
+	g2, err := e.Detect(ctx)
+	if err != nil || len(g2) != 1 {
+		t.Fatalf("after rollback: %v %+v", err, g2)
+	}
+	for _, pv := range g2[0].PVDrivers {
+		if pv.Name == "viostor" {
+			t.Errorf("viostor still present after rollback: %+v", g2[0].PVDrivers)
+		}
+	}
+}
