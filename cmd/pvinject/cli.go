@@ -48,7 +48,7 @@ type cliEnv struct {
 }
 
 func commands() []*command {
-	return []*command{inspectCmd(), injectCmd(), rollbackCmd(), verifyCmd(), batchCmd()}
+	return []*command{inspectCmd(), injectCmd(), rollbackCmd(), acceptCmd(), verifyCmd(), batchCmd()}
 }
 
 const topUsage = `pvinject: inject paravirtual drivers into a Windows disk image, offline.

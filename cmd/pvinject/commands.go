@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/pvinject/pvinject/core/inject"
 	"github.com/pvinject/pvinject/core/inspect"
 	"github.com/pvinject/pvinject/core/journal"
 )
@@ -86,8 +87,8 @@ func rollbackCmd() *command {
 		help: `
 Restores IMAGE byte for byte from the journal pvinject keeps beside it
 (IMAGE.pvinject-journal), whether the injection finished, failed or was cut
-off, then removes the journal. Files pvinject created (a new image with
---output, extents) are removed.
+off, then removes the journal and the reports beside the image. Files the
+injection created (new extents) are removed.
 
 Examples:
   pvinject rollback win10.vhdx`,
@@ -103,10 +104,45 @@ Examples:
 			if !journal.Exists(path) {
 				return fmt.Errorf("%s: nothing to roll back: no journal %s", path, journal.Path(path))
 			}
-			if err := journal.Rollback(path); err != nil {
+			if err := inject.Rollback(path); err != nil {
 				return err
 			}
 			fmt.Fprintf(env.stdout, "%s: restored to its original bytes\n", path)
+			return nil
+		},
+	}
+}
+
+func acceptCmd() *command {
+	return &command{
+		name:    "accept",
+		summary: "make an injection final: drop the rollback journal beside the image",
+		usage:   "IMAGE",
+		help: `
+After a successful injection pvinject keeps the journal beside the image
+(IMAGE.pvinject-journal) so that "pvinject rollback IMAGE" can restore it at
+any time, and refuses a second injection while it is there. Once the guest
+boots on its new hypervisor, accept the injection to remove the journal; the
+reports stay.
+
+Examples:
+  pvinject accept win10-kvm.qcow2`,
+		run: func(ctx context.Context, env *cliEnv, args []string) error {
+			_, pos, err := parse(env, acceptCmd(), args)
+			if err != nil {
+				return err
+			}
+			path, err := oneImage(pos)
+			if err != nil {
+				return err
+			}
+			if !journal.Exists(path) {
+				return fmt.Errorf("%s: nothing to accept: no journal %s", path, journal.Path(path))
+			}
+			if err := inject.Accept(path); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.stdout, "%s: injection accepted; the rollback journal was removed\n", path)
 			return nil
 		},
 	}

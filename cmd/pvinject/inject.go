@@ -79,7 +79,9 @@ func (f *injectFlags) request(fs *flag.FlagSet, image string) (inject.Request, e
 		return req, usagef("--drivers is required")
 	case req.InPlace && req.Output != "":
 		return req, usagef("--in-place and --output exclude each other")
-	case !req.InPlace && req.Output == "":
+	case set["in-place"] && f.inPlace && set["output"]:
+		return req, usagef("--in-place and --output exclude each other")
+	case !req.InPlace && req.Output == "" && !f.dryRun:
 		return req, usagef("one of --in-place or --output PATH is required")
 	case req.WriteCache != "" && req.WriteCache != "on" && req.WriteCache != "off" && req.WriteCache != "keep":
 		return req, usagef("--write-cache %q: want on, off or keep", req.WriteCache)
@@ -165,10 +167,21 @@ Examples:
 				return err
 			}
 			if f.dryRun {
+				var err error
 				if f.json {
-					return writeJSON(env.stdout, plan)
+					err = writeJSON(env.stdout, plan)
+				} else {
+					err = inject.WritePlanText(env.stdout, plan)
 				}
-				return inject.WritePlanText(env.stdout, plan)
+				if err != nil {
+					return err
+				}
+				// The plan is printed either way; the status says whether
+				// applying it would be refused, for scripts.
+				if plan.HasBlockers() {
+					return plan.Refusal()
+				}
+				return nil
 			}
 			var last time.Time
 			progressShown := false

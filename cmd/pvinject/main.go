@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	_ "github.com/pvinject/pvinject/cmd/pvinject/internal/cleanlocale" // first: see its doc
+	_ "github.com/pvinject/pvinject/cmd/pvinject/internal/gtklocale"   // before sqweek/dialog: see its doc
 )
 
 func main() {

@@ -20,5 +20,9 @@
 // Detection reads only what it needs: the root and %SystemRoot% directory
 // entries, cmd.exe, the SYSTEM and SOFTWARE hives (plus their transaction
 // logs, which the hive opener may replay) and the .sys files of PV drivers
-// that are registered as services.
+// that are registered as services. With the default opener (Detect's nil)
+// and an FS with random access (ReaderAtFS: core/ntfs through FromNTFS, and
+// DirFS), a clean hive is not read whole but in place, only the cells of
+// the keys detection asks for: a few hundred KiB of a 100 MiB SOFTWARE
+// hive. Dirty hives are read whole with their logs, to replay them.
 package guest

@@ -81,7 +81,16 @@ var ErrNoWindows = errors.New("guest: no Windows installation found")
 // It fails only when the volume cannot be listed or holds no Windows;
 // problems with one install (a missing or damaged hive, a cmd.exe that is
 // not a PE file) come back as blockers or warnings in its Safety.
+//
+// open nil means core/hive, read-only: clean SOFTWARE and SYSTEM hives on
+// an FS that implements ReaderAtFS are then read in place, only the cells
+// detection needs, and every other hive whole through OpenHive (which
+// replays the logs of dirty ones). The results are the same either way.
 func Detect(v FS, open HiveOpener) ([]Windows, error) {
+	inPlace := open == nil
+	if inPlace {
+		open = OpenHive
+	}
 	cands, err := findSystemRoots(v)
 	if err != nil && len(cands) == 0 {
 		return nil, err
@@ -91,12 +100,12 @@ func Detect(v FS, open HiveOpener) ([]Windows, error) {
 	}
 	out := make([]Windows, 0, len(cands))
 	for _, c := range cands {
-		out = append(out, detectOne(v, c, open))
+		out = append(out, detectOne(v, c, open, inPlace))
 	}
 	return out, nil
 }
 
-func detectOne(v FS, c candidate, open HiveOpener) Windows {
+func detectOne(v FS, c candidate, open HiveOpener, inPlace bool) Windows {
 	w := Windows{SystemRoot: `\` + strings.ReplaceAll(c.root, "/", `\`)}
 	if b, err := readBounded(v, c.cmd, maxCmdExe); err != nil {
 		w.add(safety.Blocker, "guest.arch_unknown", fmt.Sprintf("cannot read %s: %v", c.cmd, err),
@@ -114,11 +123,11 @@ func detectOne(v FS, c candidate, open HiveOpener) Windows {
 		w.add(safety.Blocker, "guest.config_unreadable", fmt.Sprintf("cannot list %s: %v", c.config, err),
 			"the registry hives cannot be found; check that the volume is not damaged", srcFacts1)
 	} else {
-		if sw := openHive(&w, v, c.config, cfg, "SOFTWARE", open); sw != nil {
+		if sw := openHive(&w, v, c.config, cfg, "SOFTWARE", open, inPlace); sw != nil {
 			readSoftware(&w, sw)
 			closeHive(sw)
 		}
-		if sys := openHive(&w, v, c.config, cfg, "SYSTEM", open); sys != nil {
+		if sys := openHive(&w, v, c.config, cfg, "SYSTEM", open, inPlace); sys != nil {
 			readSystem(&w, v, c, sys)
 			closeHive(sys)
 		}
@@ -151,10 +160,11 @@ func nonNil[T any](s *[]T) {
 	}
 }
 
-// openHive reads config/<name> and its transaction logs and opens it.
-// A missing or unreadable hive is a blocker: without it, the version or
-// the control sets cannot be known.
-func openHive(w *Windows, v FS, dir string, ents []fs.DirEntry, name string, open HiveOpener) Hive {
+// openHive reads config/<name> and its transaction logs and opens it, or
+// with inPlace, opens a clean hive where it lies (its logs are then not
+// needed). A missing or unreadable hive is a blocker: without it, the
+// version or the control sets cannot be known.
+func openHive(w *Windows, v FS, dir string, ents []fs.DirEntry, name string, open HiveOpener, inPlace bool) Hive {
 	var file string
 	logs := map[string]string{}
 	for _, e := range ents {
@@ -171,6 +181,11 @@ func openHive(w *Windows, v FS, dir string, ents []fs.DirEntry, name string, ope
 		w.add(safety.Blocker, code+"_missing", fmt.Sprintf("%s/%s is missing", dir, name),
 			"the Windows version and configuration cannot be read without it", srcFacts1)
 		return nil
+	}
+	if inPlace {
+		if h := openInPlace(v, join(dir, file), name); h != nil {
+			return h
+		}
 	}
 	data, err := readBounded(v, join(dir, file), maxHive)
 	if err != nil {

@@ -3,7 +3,8 @@
 //
 // Hive bytes come from the NTFS layer and go back to it: Open copies them
 // to a private temporary file (libhivex only opens paths), edits go through
-// libhivex, and Commit returns the new bytes. Keys are addressed by
+// libhivex (through the github.com/gabriel-samfira/go-hivex binding, see
+// hivex_engine.go), and Commit returns the new bytes. Keys are addressed by
 // backslash paths relative to the hive root, looked up case-insensitively
 // as Windows does:
 //
@@ -23,7 +24,9 @@
 //   - Value data is never reinterpreted: REG_SZ, REG_EXPAND_SZ,
 //     REG_MULTI_SZ, REG_DWORD, REG_DWORD_BIG_ENDIAN, REG_QWORD, REG_BINARY
 //     and REG_NONE are encoded and decoded here in pure Go (see Value).
-//   - No C memory escapes the cgo file, and nothing leaks.
+//   - No C memory escapes hivex_engine.go, no caller input reaches a
+//     go-hivex panic, and go-hivex's errors are checked against results
+//     (a 0 handle is "absent"; an edit reported failed is looked up).
 //   - Dirty hives (header sequence numbers differ, or a bad checksum) have
 //     their transaction logs replayed in pure Go before libhivex sees them,
 //     both the old format (Windows XP to 8: base block + "DIRT" dirty
@@ -48,6 +51,34 @@
 // Not supported: Windows 9x registries (CREG; ErrWin9x), NT 3.1 hives
 // (version 1.1), writing values over 16344 bytes, or rewriting a key that
 // holds such a value (libhivex cannot write big-data records; ErrTooLarge).
+// go-hivex cannot pass zero-length data (it panics), so setting a value
+// with empty data, and deleting a value from a key that also holds a
+// zero-length value, are refused with errors matching
+// errors.ErrUnsupported that name the key and value; nothing is changed
+// and the Hive stays usable. (Setting a value beside zero-length ones
+// works: libhivex copies those itself. An empty REG_SZ or REG_MULTI_SZ is
+// not empty data: it is stored as NULs.)
+//
+// # C memory
+//
+// go-hivex never frees what libhivex returns, so this package leaks C
+// memory for the life of the process, bounded by what it asks for:
+//
+//   - per value set: a copy of its name (32 bytes for a short one); in a
+//     key that existed before this session, also the key's value-handle
+//     array (~8-16 bytes a value), and the stored name when replacing;
+//   - per Get: a copy of the value's data (at least 32 bytes);
+//   - per Values: the handle array, each value's data, and each name not
+//     read since the key was last edited;
+//   - per Subkeys (and per non-ASCII key lookup): the subkey-handle array,
+//     ~16 bytes a subkey; names are cached for the Hive's life;
+//   - key lookups, key creation and deletion, Commit and Close: nothing.
+//
+// A typical session (open the 11 MiB Windows 10 SYSTEM hive, set 50
+// values in five new keys, commit, close) leaks 1600 bytes; the bound is
+// 4 KiB (TestCLeakBound, measured with glibc's mallinfo2 and its
+// per-thread cache off). Long-lived processes that open many hives should
+// expect that much per session.
 // The transaction log format is the public one documented in Maxim
 // Suhanov's "Windows registry file format specification".
 //

@@ -1,6 +1,7 @@
 package hive
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -67,22 +68,37 @@ func (h *Hive) createKey(path string) (node, error) {
 				return 0, h.fail(fmt.Errorf("hive %s: create key %q: %w", h.name, strings.Join(parts[:i+1], `\`), err))
 			}
 			h.expect.key(parts[:i+1])
+			if h.created == nil {
+				h.created = map[node]bool{}
+			}
+			h.created[c] = true
 		}
 		n = c
 	}
 	return n, nil
 }
 
+// tooLarge reports whether libhivex would damage a value of size bytes
+// when it rewrites the value's key: libhivex writes every value as a
+// single cell, but hives of version 1.4+ must keep data over 16344 bytes
+// in big-data segments, and Windows would misread such a cell. libhivex
+// also refuses cells near 1 MB outright, which would leave the edit half
+// done.
+func (h *Hive) tooLarge(size int) bool {
+	return size > libhivexMaxCell || (h.minor > 3 && size > bigDataSegment)
+}
+
+func (h *Hive) tooLargeErr(path, name string, size int) error {
+	return fmt.Errorf("hive %s: key %q: value %q holds %d bytes; rewriting this key through libhivex would store it in a form Windows misreads: %w",
+		h.name, path, name, size, ErrTooLarge)
+}
+
 // checkRewritable refuses to rewrite a key's value list when libhivex
-// would damage one of its values: libhivex writes every value as a single
-// cell, but hives of version 1.4+ must keep data over 16344 bytes in
-// big-data segments, and Windows would misread such a cell. libhivex also
-// refuses cells near 1 MB outright, which would leave the edit half done.
+// would damage one of its values (see tooLarge).
 func (h *Hive) checkRewritable(path string, vals []NamedValue) error {
 	for _, v := range vals {
-		if len(v.Data) > libhivexMaxCell || (h.minor > 3 && len(v.Data) > bigDataSegment) {
-			return fmt.Errorf("hive %s: key %q: value %q holds %d bytes; rewriting this key through libhivex would store it in a form Windows misreads: %w",
-				h.name, path, v.Name, len(v.Data), ErrTooLarge)
+		if h.tooLarge(len(v.Data)) {
+			return h.tooLargeErr(path, v.Name, len(v.Data))
 		}
 	}
 	return nil
@@ -91,44 +107,66 @@ func (h *Hive) checkRewritable(path string, vals []NamedValue) error {
 // SetValue sets one value of the key at path, creating the key (and its
 // parents) if needed, and keeping every other value of the key as it was.
 // name "" is the default value. Name matching is case-insensitive; an
-// existing value keeps its stored name.
+// existing value keeps its stored name. Zero-length data is refused with
+// an error matching errors.ErrUnsupported (the go-hivex binding cannot
+// pass it to libhivex).
 func (h *Hive) SetValue(path, name string, v Value) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if err := checkName("value", name, maxValueNameChars); err != nil {
 		return err
 	}
-	if err := h.checkRewritable(path, []NamedValue{{Name: name, Value: v}}); err != nil {
+	nv := NamedValue{Name: name, Value: Value{Type: v.Type, Data: append([]byte{}, v.Data...)}}
+	if err := h.checkRewritable(path, []NamedValue{nv}); err != nil {
 		return err
+	}
+	if err := refuseEmpty(nv); err != nil {
+		return fmt.Errorf("hive %s: key %q: %w", h.name, path, err)
 	}
 	n, err := h.createKey(path)
 	if err != nil {
 		return err
 	}
-	vals, err := h.eng.values(n)
+	old, exists, err := h.findValue(n, name)
 	if err != nil {
 		return fmt.Errorf("hive %s: key %q: %w", h.name, path, err)
 	}
-	nv := NamedValue{Name: name, Value: Value{Type: v.Type, Data: append([]byte{}, v.Data...)}}
-	replaced := false
-	for i := range vals {
-		if strings.EqualFold(vals[i].Name, name) {
-			nv.Name = vals[i].Name
-			vals[i] = nv
-			replaced = true
-			break
+	if exists {
+		if nv.Name, err = h.eng.valueName(n, old); err != nil {
+			return fmt.Errorf("hive %s: key %q: %w", h.name, path, err)
 		}
 	}
-	if !replaced {
-		vals = append(vals, nv)
+	// libhivex copies the key's other values back itself, in C; the one
+	// being replaced is dropped, the rest must survive a rewrite. Listing
+	// them leaks (go-hivex), so keys made this session are not listed.
+	var sizes []valueSize
+	if !h.created[n] {
+		if sizes, err = h.eng.valueSizes(n); err != nil {
+			return fmt.Errorf("hive %s: key %q: %w", h.name, path, err)
+		}
 	}
-	if err := h.checkRewritable(path, vals); err != nil {
-		return err
+	for _, s := range sizes {
+		if (!exists || s.v != old) && h.tooLarge(s.size) {
+			other, err := h.eng.valueName(n, s.v)
+			if err != nil {
+				return fmt.Errorf("hive %s: key %q: %w", h.name, path, err)
+			}
+			return h.tooLargeErr(path, other, s.size)
+		}
 	}
-	if err := h.eng.setValues(n, vals); err != nil {
+	if err := h.eng.setValue(n, nv); err != nil {
 		return h.fail(fmt.Errorf("hive %s: set %q in key %q: %w", h.name, name, path, err))
 	}
 	h.expect.value(splitPath(path), name, &nv.Value)
+	return nil
+}
+
+// refuseEmpty keeps zero-length data away from go-hivex, which takes
+// &Value[0] and would panic.
+func refuseEmpty(v NamedValue) error {
+	if len(v.Data) == 0 {
+		return fmt.Errorf("value %q has zero-length %s data, which the go-hivex binding cannot pass to libhivex: %w", v.Name, v.Type, errors.ErrUnsupported)
+	}
 	return nil
 }
 
@@ -160,6 +198,13 @@ func (h *Hive) DeleteValue(path, name string) error {
 	if err := h.checkRewritable(path, kept); err != nil {
 		return err
 	}
+	// Deleting means handing libhivex every value that stays, and go-hivex
+	// cannot pass one with zero-length data.
+	for _, v := range kept {
+		if err := refuseEmpty(v); err != nil {
+			return fmt.Errorf("hive %s: cannot delete %q from key %q, the key's other values would be rewritten and %w", h.name, name, path, err)
+		}
+	}
 	if err := h.eng.setValues(n, kept); err != nil {
 		return h.fail(fmt.Errorf("hive %s: delete %q in key %q: %w", h.name, name, path, err))
 	}
@@ -183,6 +228,7 @@ func (h *Hive) DeleteKey(path string) error {
 	if err != nil {
 		return err
 	}
+	clear(h.created) // conservative: handles under n are gone
 	if err := h.eng.deleteChild(n); err != nil {
 		return h.fail(fmt.Errorf("hive %s: delete key %q: %w", h.name, path, err))
 	}

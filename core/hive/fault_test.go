@@ -8,8 +8,8 @@ import (
 // lyingEngine wraps libhivex to simulate its failures and silent bugs.
 type lyingEngine struct {
 	engine
-	failSet bool // setValues fails
-	corrupt bool // setValues stores different data than asked
+	failSet bool // setValue(s) fails
+	corrupt bool // setValue(s) stores different data than asked
 	dropKey bool // addChild reports success but creates nothing lasting
 }
 
@@ -25,6 +25,16 @@ func (e *lyingEngine) setValues(n node, vals []NamedValue) error {
 		last.Value = Value{Type: last.Type, Data: append([]byte{0xEE}, last.Data[1:]...)}
 	}
 	return e.engine.setValues(n, vals)
+}
+
+func (e *lyingEngine) setValue(n node, v NamedValue) error {
+	if e.failSet {
+		return errInjected
+	}
+	if e.corrupt && len(v.Data) > 0 {
+		v.Value = Value{Type: v.Type, Data: append([]byte{0xEE}, v.Data[1:]...)}
+	}
+	return e.engine.setValue(n, v)
 }
 
 func (e *lyingEngine) addChild(parent node, name string) (node, error) {

@@ -45,7 +45,10 @@ type Hive struct {
 	replay   *Replay
 	expect   *expectations
 	failed   error // sticky: set when an edit or commit went wrong
-	closed   bool
+	// created holds the keys this session made: they hold only values set
+	// through SetValue, which are small, so a set need not size the others.
+	created map[node]bool
+	closed  bool
 }
 
 // Open copies a hive's bytes to a private temporary file and opens it for
@@ -227,7 +230,7 @@ func (h *Hive) lookup(parts []string) (node, bool, error) {
 // look with Go's case folding.
 func (h *Hive) child(n node, name string) (node, bool, error) {
 	c, ok, err := h.eng.child(n, name)
-	if ok || err != nil || isASCII(name) {
+	if ok || err != nil || libhivexFolds(name) {
 		return c, ok, err
 	}
 	kids, err := h.eng.children(n)
@@ -241,6 +244,36 @@ func (h *Hive) child(n node, name string) (node, bool, error) {
 		}
 		if strings.EqualFold(s, name) {
 			return k, true, nil
+		}
+	}
+	return 0, false, nil
+}
+
+// libhivexFolds reports whether libhivex's own lookup is the whole answer
+// for name: it folds ASCII only, and the binding cannot pass a NUL.
+func libhivexFolds(name string) bool {
+	return isASCII(name) && !strings.ContainsRune(name, 0)
+}
+
+// findValue finds a value case-insensitively, the same way child finds a
+// key. Asking libhivex for one value copies nothing out of it, where
+// listing them all copies every name.
+func (h *Hive) findValue(n node, name string) (vhandle, bool, error) {
+	v, ok, err := h.eng.value(n, name)
+	if ok || err != nil || libhivexFolds(name) {
+		return v, ok, err
+	}
+	vs, err := h.eng.valueSizes(n)
+	if err != nil {
+		return 0, false, err
+	}
+	for _, s := range vs {
+		got, err := h.eng.valueName(n, s.v)
+		if err != nil {
+			return 0, false, err
+		}
+		if strings.EqualFold(got, name) {
+			return s.v, true, nil
 		}
 	}
 	return 0, false, nil
@@ -283,16 +316,18 @@ func (h *Hive) Get(path, name string) (Value, error) {
 	if err != nil {
 		return Value{}, err
 	}
-	vals, err := h.eng.values(n)
+	v, ok, err := h.findValue(n, name)
 	if err != nil {
 		return Value{}, fmt.Errorf("hive %s: key %q: %w", h.name, path, err)
 	}
-	for _, v := range vals {
-		if strings.EqualFold(v.Name, name) {
-			return v.Value, nil
-		}
+	if !ok {
+		return Value{}, h.notFound(fmt.Sprintf("value %q in key %q", name, path))
 	}
-	return Value{}, h.notFound(fmt.Sprintf("value %q in key %q", name, path))
+	val, err := h.eng.valueData(v)
+	if err != nil {
+		return Value{}, fmt.Errorf("hive %s: key %q: value %q: %w", h.name, path, name, err)
+	}
+	return val, nil
 }
 
 // Values returns all values of a key in stored order.

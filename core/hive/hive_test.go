@@ -147,8 +147,6 @@ func TestEditCommitRoundTrip(t *testing.T) {
 		{`New\Nested\Key`, "DWordBE", DWordBigEndian(7)},
 		{`New\Nested\Key`, "QWord", QWord(1 << 40)},
 		{`New\Nested\Key`, "Bin", Binary(bytes.Repeat([]byte{0xA5}, 3000))},
-		{`New\Nested\Key`, "Empty", Binary(nil)},
-		{`New\Nested\Key`, "None", None(nil)},
 		{`New\Nested\Key`, "Short", None([]byte{9})},
 		{`New\Nested\Key`, "Ключ€", DWord(1)},
 		{`New\Ключ`, "x", DWord(1)},
@@ -162,13 +160,26 @@ func TestEditCommitRoundTrip(t *testing.T) {
 			t.Fatalf("SetValue %s %q: %v", s.key, s.name, err)
 		}
 	}
-	if err := h.DeleteValue(`Types`, "binary"); err != nil {
-		t.Fatal(err)
+	// Types holds zero-length values that go-hivex cannot hand back to
+	// libhivex, so deleting one of its values is refused (trap_test.go).
+	if err := h.DeleteValue(`Types`, "binary"); !errors.Is(err, errors.ErrUnsupported) {
+		t.Fatalf("delete beside zero-length values: %v", err)
 	}
 	if err := h.DeleteValue(`Wide\Key5`, "Only"); err != nil { // the key's last value
 		t.Fatal(err)
 	}
-	if err := h.DeleteValue(`Types`, "binary"); !errors.Is(err, ErrNotFound) {
+	for _, s := range []struct {
+		name string
+		v    Value
+	}{{"a", DWord(1)}, {"B", SZ("kept")}, {"c", QWord(3)}} {
+		if err := h.SetValue(`Del`, s.name, s.v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.DeleteValue(`del`, "A"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.DeleteValue(`Del`, "a"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("second delete: %v", err)
 	}
 	if err := h.DeleteKey(`Wide\Key7`); err != nil {
@@ -215,10 +226,6 @@ func TestEditCommitRoundTrip(t *testing.T) {
 	for _, b := range before {
 		a, ok := byName[b.Name]
 		switch b.Name {
-		case "Binary":
-			if ok {
-				t.Error("deleted value Binary still present")
-			}
 		case "Sz":
 			if s, _ := a.String(); !ok || s != "replaced" {
 				t.Errorf("Sz = %v (present %v)", a.Display(), ok)
@@ -228,6 +235,9 @@ func TestEditCommitRoundTrip(t *testing.T) {
 				t.Errorf("untouched value %q changed: %s -> %s", b.Name, b.Display(), a.Display())
 			}
 		}
+	}
+	if vs, err := h2.Values(`Del`); err != nil || len(vs) != 2 || vs[0].Name != "B" || !vs[0].Equal(SZ("kept")) || vs[1].Name != "c" {
+		t.Errorf("Del values after deleting a = %v, %v; want B and c", vs, err)
 	}
 	for _, k := range []string{`Wide\Key7`, `Tree`, `Tree\A`} {
 		if ok, err := h2.KeyExists(k); err != nil || ok {

@@ -3,5 +3,3 @@
 package hive
 
 func openEngine(path string, write bool) (engine, error) { return nil, ErrNoLibhivex }
-
-func cHeapInUse() int { return 0 }

@@ -17,6 +17,9 @@ type reader struct {
 	bins  []byte // hive bins data; cell offsets are relative to it
 	minor uint32
 	root  uint32
+	// pages, when set, replaces bins: cells are read from the file on
+	// demand (see lazy.go), for read-only lookups in clean hives.
+	pages *pageCache
 }
 
 const (
@@ -90,6 +93,9 @@ func (r *reader) checkBins() error {
 
 // cell returns the data of the allocated cell at off.
 func (r *reader) cell(off uint32, st string) ([]byte, error) {
+	if r.pages != nil {
+		return r.lazyCell(off, st)
+	}
 	if off == noOffset || uint64(off)+4 > uint64(len(r.bins)) {
 		return nil, r.err(off, st, ErrCorrupt, "cell offset out of range")
 	}
@@ -212,7 +218,14 @@ func (r *reader) subkeyList(off uint32, allowRoot bool) ([]uint32, error) {
 
 // maxKeys bounds how many key (or value) records the hive bins can hold,
 // which bounds every count and every walk.
-func (r *reader) maxKeys() int { return len(r.bins)/(vkMinSize+4) + 1 }
+func (r *reader) maxKeys() int { return r.binsLen()/(vkMinSize+4) + 1 }
+
+func (r *reader) binsLen() int {
+	if r.pages != nil {
+		return int(r.pages.size)
+	}
+	return len(r.bins)
+}
 
 // child finds a subkey by name, case-insensitively as Windows does.
 func (r *reader) child(k nkRecord, name string) (nkRecord, bool, error) {
@@ -337,7 +350,7 @@ func (r *reader) bigData(off uint32, c []byte, n int) ([]byte, error) {
 	if segs*4 > len(list) {
 		return nil, r.err(off, "db", ErrCorrupt, "%d segments do not fit in their list", segs)
 	}
-	out := make([]byte, 0, min(n, len(r.bins)))
+	out := make([]byte, 0, min(n, r.binsLen()))
 	for i := 0; i < segs && len(out) < n; i++ {
 		s, err := r.cell(le.Uint32(list[4*i:]), "db segment")
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pvinject/pvinject/core/disk"
 )
@@ -66,10 +67,12 @@ func BenchmarkInjectInPlace64G(b *testing.B) {
 			b.Fatalf("cp: %v %s", err, out)
 		}
 	}
-	var read, written, payload int64
+	var read, written, payload, hives int64
+	var planNS, applyNS time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		c := &countingOpener{inner: disk.OSOpener{}}
+		t0 := time.Now()
 		p, err := BuildPlan(context.Background(), Request{Image: img, Drivers: drv, InPlace: true, MTU: 9000, Opener: c})
 		if err != nil {
 			b.Fatal(err)
@@ -77,8 +80,15 @@ func BenchmarkInjectInPlace64G(b *testing.B) {
 		if p.HasBlockers() {
 			b.Fatalf("blockers: %+v", p.Blockers)
 		}
-		if _, err := ApplyWith(context.Background(), p, nil, c); err != nil {
+		t1 := time.Now()
+		rep, err := ApplyWith(context.Background(), p, nil, c)
+		if err != nil {
 			b.Fatal(err)
+		}
+		planNS += t1.Sub(t0)
+		applyNS += time.Since(t1)
+		if !rep.Verify.OK {
+			b.Fatal("verification failed")
 		}
 		read, written = c.read.Load(), c.written.Load()
 		payload = 0
@@ -86,6 +96,12 @@ func BenchmarkInjectInPlace64G(b *testing.B) {
 			payload += f.Size
 		}
 		b.StopTimer()
+		hives = 0
+		for _, hv := range []string{"SYSTEM", "SOFTWARE"} {
+			if st, err := os.Stat(filepath.Join(dir, "guests", "trees", "2k22", "Windows", "System32", "config", hv)); err == nil {
+				hives += st.Size()
+			}
+		}
 		if len(p.Packages) != 3 {
 			b.Fatalf("packages %d, want viostor+vioscsi+netkvm", len(p.Packages))
 		}
@@ -97,4 +113,7 @@ func BenchmarkInjectInPlace64G(b *testing.B) {
 	b.ReportMetric(float64(read), "read-B/op")
 	b.ReportMetric(float64(written), "written-B/op")
 	b.ReportMetric(float64(payload), "files-B/op")
+	b.ReportMetric(float64(hives), "hives-B/op")
+	b.ReportMetric(float64(planNS.Milliseconds())/float64(b.N), "plan-ms/op")
+	b.ReportMetric(float64(applyNS.Milliseconds())/float64(b.N), "apply+verify-ms/op")
 }

@@ -81,6 +81,12 @@ func BuildPlan(ctx context.Context, req Request) (*Plan, error) {
 		p.Target = req.Output
 	}
 
+	// A journal means an earlier run was cut off (the image may be half
+	// written and unreadable) or finished and was not accepted: reading the
+	// guest now would describe an unknown state.
+	if journal.Exists(req.Image) {
+		return nil, journalRefusal(req.Image)
+	}
 	img, err := image.Open(req.Image, disk.Options{Opener: req.Opener})
 	if err != nil {
 		return nil, fmt.Errorf("inject: open %s: %w", req.Image, err)
@@ -97,11 +103,15 @@ func BuildPlan(ctx context.Context, req Request) (*Plan, error) {
 	}
 	preflightTarget(p)
 
-	vol, view, part, wins, err := findWindows(img, log)
+	if req.InPlace && img.Info().ReadOnly {
+		p.Blockers = append(p.Blockers, safety.Finding{Severity: safety.Blocker, Code: "inject.format-read-only",
+			Message: fmt.Sprintf("%s (%s %s) can be read but not written in place", req.Image, img.Info().Format, img.Info().Subformat),
+			Remedy:  "write the result to a new image with --output PATH"})
+	}
+	vol, part, wins, err := findWindows(img, log)
 	if err != nil {
 		return nil, err
 	}
-	_ = view
 	p.Partition = PartitionRef{Index: part.Index, Start: part.Start, Size: part.Size}
 	w := wins[0]
 	if len(wins) > 1 {
@@ -109,6 +119,15 @@ func BuildPlan(ctx context.Context, req Request) (*Plan, error) {
 			Message: fmt.Sprintf("%d Windows installations found; injecting into %s only", len(wins), w.SystemRoot)})
 	}
 	p.Guest = w
+	if len(w.ControlSets.Present) == 0 {
+		if w.ControlSet == "" {
+			p.Blockers = append(p.Blockers, safety.Finding{Severity: safety.Blocker, Code: "inject.no-control-set",
+				Message: "the SYSTEM hive has no ControlSetNNN key", Remedy: "check that this is a bootable Windows system volume"})
+		} else {
+			p.Guest.ControlSets.Present = []string{w.ControlSet}
+		}
+	}
+	w = p.Guest
 	p.Blockers = append(p.Blockers, w.Safety.Blockers...)
 	p.Warnings = append(p.Warnings, w.Safety.Warnings...)
 	for _, f := range ntfs.Check(vol) {
@@ -198,9 +217,9 @@ func outputFormat(req Request) (string, error) {
 func preflightTarget(p *Plan) {
 	if p.Request.InPlace {
 		if journal.Exists(p.Request.Image) {
+			r := journalRefusal(p.Request.Image)
 			p.Blockers = append(p.Blockers, safety.Finding{Severity: safety.Blocker, Code: "inject.journal-exists",
-				Message: "the image has a pvinject journal: an earlier injection was interrupted, or finished and was not accepted yet",
-				Remedy:  "run `pvinject rollback IMAGE` to restore it, or accept the earlier injection first"})
+				Message: r.Reason, Remedy: r.Remedy})
 		}
 		if err := image.RefuseIfParent(p.Request.Image); err != nil {
 			var r *safety.Refusal
@@ -223,10 +242,10 @@ func preflightTarget(p *Plan) {
 
 // findWindows opens every NTFS partition read-only and returns the first
 // one that holds Windows.
-func findWindows(img disk.Image, log *slog.Logger) (*ntfs.Volume, *partition.PartView, partition.Partition, []guest.Windows, error) {
+func findWindows(img disk.Image, log *slog.Logger) (*ntfs.Volume, partition.Partition, []guest.Windows, error) {
 	tab, err := partition.Read(img, img.Size())
 	if err != nil {
-		return nil, nil, partition.Partition{}, nil, fmt.Errorf("inject: partition table: %w", err)
+		return nil, partition.Partition{}, nil, fmt.Errorf("inject: partition table: %w", err)
 	}
 	var lastErr error = guest.ErrNoWindows
 	for _, part := range tab.Partitions {
@@ -255,9 +274,9 @@ func findWindows(img disk.Image, log *slog.Logger) (*ntfs.Volume, *partition.Par
 			}
 			continue
 		}
-		return vol, view, part, wins, nil
+		return vol, part, wins, nil
 	}
-	return nil, nil, partition.Partition{}, nil, fmt.Errorf("inject: no Windows found on the image: %w", lastErr)
+	return nil, partition.Partition{}, nil, fmt.Errorf("inject: no Windows found on the image: %w", lastErr)
 }
 
 func familyOf(k drivers.Kind) string {
@@ -363,3 +382,10 @@ func readSourceFile(fsys fs.FS, name string) ([]byte, error) {
 }
 
 func slashToGuest(p string) string { return strings.ReplaceAll(path.Clean(p), "/", `\`) }
+
+// journalRefusal is the refusal for an image that still has its journal.
+func journalRefusal(img string) *safety.Refusal {
+	return &safety.Refusal{Subject: img,
+		Reason: "the image has a pvinject journal: an earlier injection was interrupted, or finished and was not accepted yet",
+		Remedy: "run `pvinject rollback IMAGE` to restore the original, or accept the earlier injection first"}
+}

@@ -98,6 +98,13 @@ func TestInjectEndToEnd(t *testing.T) {
 				checkHive(t, p, hv, beforeHives[hv], afterHives[hv])
 			}
 			caseChecks(t, c, p, afterHives[HiveSystem])
+			if !bytes.Equal(diskHead(t, img), diskHead(t, src)) {
+				t.Error("the disk's first MiB (MBR, gap before the partition) changed")
+			}
+			html, err := os.ReadFile(img + ReportHTMLSuffix)
+			if err != nil || !bytes.Contains(html, []byte("pvinject rollback")) || !bytes.Contains(html, []byte("verification passed")) {
+				t.Errorf("HTML report beside the image: %v", err)
+			}
 			if err := Verify(context.Background(), img); err != nil {
 				t.Errorf("Verify from the saved report: %v", err)
 			}
@@ -230,7 +237,17 @@ func underPlanned(keys []string, key string) bool {
 	return false
 }
 
-var _ = os.Remove
+// diskHead reads the first MiB of the virtual disk through qemu-img.
+func diskHead(t *testing.T, img string) []byte {
+	t.Helper()
+	raw := filepath.Join(t.TempDir(), "head.raw")
+	run(t, "qemu-img", "dd", "if="+img, "of="+raw, "bs=1048576", "count=1", "-O", "raw")
+	b, err := os.ReadFile(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
 
 // caseChecks asserts what each case is there for, on the hivexregedit
 // export of the written SYSTEM hive.
@@ -262,6 +279,15 @@ func caseChecks(t *testing.T, c injectCase, p *Plan, sys map[string]map[string]r
 			t.Errorf("JumboPacket %d, want %d", p.FirstBoot.JumboPacket, c.mtu+14)
 		}
 	case c.guest == "7-sp1-x86-oracle322":
+		un := ""
+		for _, cmd := range p.FirstBoot.Commands {
+			if cmd.Name == "uninstall-xen" {
+				un = cmd.Line
+			}
+		}
+		if !strings.Contains(un, "/X{F1A0E5A4") || !strings.Contains(un, "/quiet") {
+			t.Errorf("old Oracle PV uninstaller not scheduled silently: %q", un)
+		}
 		for _, cs := range p.Guest.ControlSets.Present {
 			if v, ok := dword(cs+`\Services\xenvbd`, "Start"); !ok || v != 4 {
 				t.Errorf("%s: old xenvbd Start = %d, want 4 (disabled, not deleted)", cs, v)

@@ -51,7 +51,6 @@ type Plan struct {
 	Target       string `json:"target"`
 	TargetFormat string `json:"target_format"`
 	SourceFormat string `json:"source_format"`
-	SourceSHA256 string `json:"source_sha256,omitempty"` // only computed by tests/verify tooling
 
 	Partition   PartitionRef     `json:"partition"`
 	Guest       guest.Windows    `json:"guest"`
@@ -175,6 +174,10 @@ type OldStack struct {
 	Uninstaller string   `json:"uninstaller,omitempty"`
 	Reason      string   `json:"reason"`
 }
+
+// Report returns the report of the plan before it is applied: its Text
+// is what --dry-run prints, its JSON what --dry-run --json prints.
+func (p *Plan) Report() *Report { return newReport(p) }
 
 // HasBlockers reports whether Apply would refuse the plan.
 func (p *Plan) HasBlockers() bool { return len(p.Blockers) > 0 }

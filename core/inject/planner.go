@@ -235,14 +235,12 @@ func (pl *planner) build(ctx context.Context, sel *drivers.Selection) error {
 }
 
 // hiveRefusalFinding turns core/hive's refusal to write into a blocker.
-func hiveRefusalFinding(name string, err error) safetyFinding {
-	f := safetyFinding{Severity: safety.Blocker, Code: "hive.not-writable",
+func hiveRefusalFinding(name string, err error) safety.Finding {
+	f := safety.Finding{Severity: safety.Blocker, Code: "hive.not-writable",
 		Message: fmt.Sprintf("the %s hive cannot be written safely: %v", name, err),
 		Remedy:  "boot Windows once and shut it down cleanly (not hibernate / Fast Startup), then try again"}
 	return f
 }
-
-type safetyFinding = safety.Finding
 
 func warn(code, msg string) safety.Finding {
 	return safety.Finding{Severity: safety.Warning, Code: code, Message: msg}

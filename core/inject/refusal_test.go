@@ -86,3 +86,28 @@ func TestAllowUnsigned(t *testing.T) {
 		t.Errorf("no unsigned warning: %+v", p.Warnings)
 	}
 }
+
+// TestUnsigned32Bit: a package without its catalog is only a warning on
+// 32-bit Windows (the Oracle guide §4.1; DISM's ForceUnsigned is x64-only),
+// and the injection goes ahead.
+func TestUnsigned32Bit(t *testing.T) {
+	dir := fixture(t)
+	img := copyDisk(t, filepath.Join(dir, "disks", "10-x86.raw"))
+	p, err := BuildPlan(context.Background(), Request{Image: img, Drivers: filepath.Join(dir, "unsigned-x86"), InPlace: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.HasBlockers() {
+		t.Fatalf("blockers on 32-bit: %+v", p.Blockers)
+	}
+	warned := false
+	for _, w := range p.Warnings {
+		warned = warned || strings.HasPrefix(w.Code, "drivers.catalog")
+	}
+	if !warned {
+		t.Errorf("no unsigned warning: %+v", p.Warnings)
+	}
+	if _, err := Apply(context.Background(), p, nil); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -2,9 +2,11 @@ package inject
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/pvinject/pvinject/core/hive"
@@ -47,14 +49,18 @@ func TestCrashThenRollback(t *testing.T) {
 	if total < 10 {
 		t.Fatalf("only %d writes counted", total)
 	}
-	for _, n := range []int{1, 2, total / 4, total / 2, total - 1} {
+	for i, n := range []int{1, 2, total / 4, total / 3, total / 2, total - 1} {
+		mode := faultinject.Kill
+		if i%2 == 1 {
+			mode = faultinject.Torn // the write reaches the file half-way
+		}
 		img := copyDisk(t, src)
 		p := planFor(t, img, drv)
 		data, err := loadFileData(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		j, err := journal.Begin(img, &faultinject.Opener{After: n, Mode: faultinject.Kill})
+		j, err := journal.Begin(img, &faultinject.Opener{After: n, Mode: mode})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,8 +69,8 @@ func TestCrashThenRollback(t *testing.T) {
 		if werr == nil {
 			t.Fatalf("after %d of %d writes: no error", n, total)
 		}
-		if q := planFor2(t, img, drv); !hasCode(q, "inject.journal-exists") {
-			t.Errorf("after a crash the next plan is not refused: %+v", q.Blockers)
+		if _, err := BuildPlan(context.Background(), Request{Image: img, Drivers: drv, InPlace: true}); !isRefusal(err) {
+			t.Errorf("after a crash the next plan is not refused: %v", err)
 		}
 		if err := Rollback(img); err != nil {
 			t.Fatal(err)
@@ -92,13 +98,9 @@ func planFor2(t *testing.T, img, drv string) *Plan {
 	return p
 }
 
-func hasCode(p *Plan, code string) bool {
-	for _, b := range p.Blockers {
-		if b.Code == code {
-			return true
-		}
-	}
-	return false
+func isRefusal(err error) bool {
+	var r *safety.Refusal
+	return errors.As(err, &r)
 }
 
 // TestCancel: cancelling mid-run leaves the image rolled back.
@@ -138,13 +140,17 @@ func TestJournalKeptAndAccept(t *testing.T) {
 	if err := Verify(context.Background(), img); err != nil {
 		t.Fatal(err)
 	}
-	q := planFor2(t, img, drv)
-	if !hasCode(q, "inject.journal-exists") {
-		t.Fatalf("second inject not refused: %+v", q.Blockers)
+	if _, err := BuildPlan(context.Background(), Request{Image: img, Drivers: drv, InPlace: true}); !isRefusal(err) {
+		t.Fatalf("second inject not refused: %v", err)
 	}
-	var r *safety.Refusal
-	if _, err := Apply(context.Background(), q, nil); !errors.As(err, &r) {
-		t.Fatalf("Apply: %v", err)
+	// A plan made before the first run finished is refused by Apply too.
+	img2 := copyDisk(t, filepath.Join(dir, "disks", "11-x64.raw"))
+	q := planFor(t, img2, drv)
+	if _, err := Apply(context.Background(), planFor(t, img2, drv), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Apply(context.Background(), q, nil); !isRefusal(err) {
+		t.Fatalf("Apply over a journal: %v", err)
 	}
 	if err := Accept(img); err != nil {
 		t.Fatal(err)
@@ -232,5 +238,33 @@ func TestCommittedHiveIgnoresOldLogs(t *testing.T) {
 	}
 	if v, err := h2.Get(`pvinject`, "Marker"); err != nil || !v.Equal(hive.DWord(7)) {
 		t.Errorf("edit lost: %v %v", v, err)
+	}
+}
+
+// TestDryRunWritesNothing: BuildPlan and rendering the plan (what --dry-run
+// prints, text and JSON) leave the image and its folder untouched.
+func TestDryRunWritesNothing(t *testing.T) {
+	dir := fixture(t)
+	img := copyDisk(t, filepath.Join(dir, "disks", "8.1-x86.raw"))
+	sum := fileSHA(t, img)
+	p := planFor(t, img, filepath.Join(dir, "drivers", "virtio-tree"))
+	r := p.Report()
+	js, err := r.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(js, &back); err != nil || len(back.Plan.Registry) != len(p.Registry) || len(back.Plan.Files) != len(p.Files) {
+		t.Fatalf("plan JSON does not round-trip: %v", err)
+	}
+	txt := r.Text()
+	for _, op := range p.Registry {
+		if !strings.Contains(txt, op.String()) {
+			t.Errorf("dry-run text lacks %s", op)
+		}
+	}
+	ents, _ := os.ReadDir(filepath.Dir(img))
+	if fileSHA(t, img) != sum || len(ents) != 1 {
+		t.Errorf("dry run wrote something: %d files beside the image", len(ents))
 	}
 }

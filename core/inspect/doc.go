@@ -20,13 +20,13 @@
 //
 // Cost: only metadata is read (partition tables, boot sectors, the MFT
 // records on the paths to the files guest detection asks for, the SYSTEM and
-// SOFTWARE hives). A sparse 64 GiB image with small hives inspects in about
-// 11 ms reading 0.3 MiB (raw) or 2.5 MiB (qcow2). Guest detection reads
-// each hive whole, so the hives dominate on real guests: an 84 MiB SOFTWARE
-// hive makes it 83 MiB and 70 ms (budget_test.go), over issue 4's 64 MiB
-// read budget though well inside its time budget. Detection needs a handful
-// of keys; a lazy hive reader over an NTFS file ReaderAt would fix this in
-// core/ntfs, core/hive and core/guest, not here.
+// SOFTWARE hives). A sparse 64 GiB image inspects in about 5 to 11 ms
+// reading 0.3 MiB (raw) or 2.5 MiB (qcow2), whatever the size of its hives:
+// clean hives are read in place, only the cells detection needs
+// (hive.OpenLazy over ntfs.Volume.OpenFile; see guest.Detect). Dirty hives
+// are still read whole to replay their logs: an 84 MiB dirty SOFTWARE hive
+// would cost 83 MiB and about 170 ms (budget_test.go), over issue 4's 64 MiB
+// read budget.
 //
 // The JSON form of Report is a contract (issues 2 and 4): field names are
 // stable, arrays are never null, and `windows` is null when no Windows was

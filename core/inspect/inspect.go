@@ -29,8 +29,10 @@ type Options struct {
 	Opener disk.Opener
 	// Sets are the driver sets to evaluate; nil means matrix.Builtin().
 	Sets []matrix.Set
-	// OpenHive opens registry hives; nil means guest.OpenHive (read-only,
-	// replaying transaction logs in memory).
+	// OpenHive opens registry hives; nil means core/hive read-only: clean
+	// SOFTWARE and SYSTEM hives read in place, only the cells detection
+	// needs, others whole through guest.OpenHive (replaying transaction
+	// logs in memory). See guest.Detect.
 	OpenHive guest.HiveOpener
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
@@ -211,9 +213,6 @@ func inspectNTFS(im disk.Image, p partition.Partition, open guest.HiveOpener, lo
 	}
 	defer vol.Close()
 	findings := ntfs.Check(vol)
-	if open == nil {
-		open = guest.OpenHive
-	}
 	ws, err := guest.Detect(guest.FromNTFS(vol), open)
 	if errors.Is(err, guest.ErrNoWindows) {
 		return findings, nil, nil

@@ -295,7 +295,7 @@ func (e *Engine) Rollback(ctx context.Context, imagePath string) error {
 	if !journal.Exists(imagePath) {
 		return fmt.Errorf("%s: nothing to roll back: no journal %s", imagePath, journal.Path(imagePath))
 	}
-	return journal.Rollback(imagePath)
+	return inject.Rollback(imagePath)
 }
 
 // DemoImage unpacks a fresh copy of the bundled demo (so a training lab can

@@ -1,6 +1,7 @@
 package qcow2
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/pvinject/pvinject/core/disk"
@@ -29,6 +30,17 @@ func (m *Image) WriteAt(p []byte, off int64) (int, error) {
 	done := 0
 	for done < len(p) {
 		o := off + int64(done)
+		if o&(m.cs-1) == 0 {
+			n, err := m.writeNew(p[done:], o)
+			if err != nil {
+				m.err = fmt.Errorf("qcow2: write %s at guest offset %d: %w", m.path, o, err)
+				return done, m.err
+			}
+			if n > 0 {
+				done += n
+				continue
+			}
+		}
 		n := int(min(int64(len(p)-done), m.cs-o&(m.cs-1)))
 		if err := m.writeCluster(p[done:done+n], o); err != nil {
 			m.err = fmt.Errorf("qcow2: write %s at guest offset %d: %w", m.path, o, err)
@@ -54,6 +66,59 @@ func (m *Image) prepareWrite() error {
 	}
 	m.prepared = true
 	return nil
+}
+
+// writeNew writes the leading whole clusters of p (off is cluster aligned)
+// that this layer does not map yet and that are not all zeros, as one run
+// of new host clusters: their refcounts first, then the data in one write,
+// then their L2 entries in one write (all in one L2 table), the order the
+// package documents. Nothing of the old cluster is read: it is replaced
+// whole. It returns the bytes written; 0 leaves the first cluster to
+// writeCluster.
+func (m *Image) writeNew(p []byte, off int64) (int, error) {
+	ci := off >> m.bits
+	ti, first := ci/m.l2n, ci%m.l2n
+	t, _, err := m.l2Table(ti)
+	if err != nil {
+		return 0, err
+	}
+	var k int64
+	for k < int64(len(p))/m.cs && first+k < m.l2n {
+		if t != nil && t[first+k] != 0 {
+			break // mapped, zero or compressed: writeCluster knows what to keep
+		}
+		if allZero(p[k*m.cs : (k+1)*m.cs]) {
+			break // may stay sparse: writeCluster decides
+		}
+		k++
+	}
+	if k == 0 {
+		return 0, nil
+	}
+	host, err := m.allocClusters(k)
+	if err != nil {
+		return 0, err
+	}
+	n := k * m.cs
+	if _, err := m.b.WriteAt(p[:n], host); err != nil {
+		return 0, fmt.Errorf("write %d new clusters at %d: %w", k, host, err)
+	}
+	t, l2off, err := m.ensureL2(ti)
+	if err != nil {
+		return 0, err
+	}
+	ents := make([]byte, 8*k)
+	for j := range k {
+		binary.BigEndian.PutUint64(ents[8*j:], uint64(host+j*m.cs)|flagCopied)
+	}
+	at := l2off + first*8
+	if _, err := m.b.WriteAt(ents, at); err != nil {
+		return 0, fmt.Errorf("qcow2: write L2 entries of %s at %d: %w", m.path, at, err)
+	}
+	for j := range k {
+		t[first+j] = uint64(host+j*m.cs) | flagCopied
+	}
+	return int(n), nil
 }
 
 // writeCluster writes p, which lies within one guest cluster, at off.
@@ -83,14 +148,20 @@ func (m *Image) writeCluster(p []byte, off int64) error {
 			return nil
 		}
 	}
+	if int64(len(p)) == m.cs && !allZero(p) {
+		// The whole cluster is replaced: nothing of the old one is needed.
+		return m.replaceCluster(p, off, mp)
+	}
 	// Copy on write: build the whole new cluster from what the guest saw.
 	start := off - within
 	base := make([]byte, m.cs)
 	switch mp.kind {
 	case unallocated:
 		n := min(m.cs, int64(m.h.size)-start)
-		if err := m.readParent(base[:n], start); err != nil {
-			return err
+		if m.parent != nil { // without one, base is already the zeros the guest saw
+			if err := m.readParent(base[:n], start); err != nil {
+				return err
+			}
 		}
 	case dataCluster:
 		if _, err := readFullAt(m.b, base, mp.host); err != nil {
@@ -116,11 +187,17 @@ func (m *Image) writeCluster(p []byte, off int64) error {
 			return m.release(mp)
 		}
 	}
+	return m.replaceCluster(base, off, mp)
+}
+
+// replaceCluster writes the whole cluster c to a new host cluster, maps the
+// guest cluster holding off to it and drops the old mapping mp.
+func (m *Image) replaceCluster(c []byte, off int64, mp mapping) error {
 	host, err := m.allocClusters(1)
 	if err != nil {
 		return err
 	}
-	if _, err := m.b.WriteAt(base, host); err != nil {
+	if _, err := m.b.WriteAt(c, host); err != nil {
 		return fmt.Errorf("write new cluster at %d: %w", host, err)
 	}
 	if err := m.setL2(off, uint64(host)|flagCopied); err != nil {

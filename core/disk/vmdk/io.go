@@ -149,6 +149,17 @@ func (m *Image) WriteAt(p []byte, off int64) (int, error) {
 	for done < len(p) {
 		o := off + int64(done)
 		e := m.extentAt(o)
+		if e.kind == extSparse && (o-e.start)%e.sp.grainBytes == 0 {
+			n, err := m.writeNewGrains(e, p[done:], o)
+			if err != nil {
+				m.err = fmt.Errorf("vmdk: write %s at guest offset %d: %w", m.path, o, err)
+				return done, m.err
+			}
+			if n > 0 {
+				done += n
+				continue
+			}
+		}
 		n := m.chunk(e, o, len(p)-done)
 		if err := m.writeExtent(e, p[done:done+n], o); err != nil {
 			m.err = fmt.Errorf("vmdk: write %s at guest offset %d: %w", m.path, o, err)
@@ -201,7 +212,7 @@ func (m *Image) writeExtent(e *extent, p []byte, off int64) error {
 	// A new grain: what the guest saw there, then the new bytes.
 	grainStart := off - within
 	buf := make([]byte, s.grainBytes)
-	if k == grainUnallocated {
+	if k == grainUnallocated && m.parent != nil { // without one, buf already holds the zeros the guest saw
 		n := min(s.grainBytes, m.size-grainStart, e.start+e.length-grainStart)
 		if err := m.readParent(buf[:n], grainStart); err != nil {
 			return err
@@ -222,6 +233,45 @@ func (m *Image) writeExtent(e *extent, p []byte, off int64) error {
 		return err
 	}
 	return s.setGTE(g, sec)
+}
+
+// writeNewGrains writes the leading whole grains of p (off is grain
+// aligned in sparse extent e) that are unallocated and not all zeros, as one
+// run appended to the extent file, then points their entries of one grain
+// table at it (redundant table, then primary): the order the package
+// documents, batched. Nothing old is read: every grain is replaced whole.
+// It returns the bytes written; 0 leaves the first grain to writeExtent.
+func (m *Image) writeNewGrains(e *extent, p []byte, off int64) (int, error) {
+	s := e.sp
+	g := (off - e.start) / s.grainBytes
+	room := min(int64(len(p)), e.start+e.length-off) / s.grainBytes
+	var k int64
+	for k < room && (g+k)/s.gtes == g/s.gtes {
+		if uint64((g+k+1)*s.grainBytes/sector) > s.h.capacity+s.h.grainSize {
+			break // writeExtent reports it
+		}
+		kind, _, err := s.lookup(g + k)
+		if err != nil {
+			return 0, err
+		}
+		if kind != grainUnallocated || allZero(p[k*s.grainBytes:(k+1)*s.grainBytes]) {
+			break
+		}
+		k++
+	}
+	if k == 0 {
+		return 0, nil
+	}
+	n := k * s.grainBytes
+	first, err := s.appendGrains(p[:n])
+	if err != nil {
+		return 0, err
+	}
+	vs := make([]uint32, k)
+	for i := range vs {
+		vs[i] = first + uint32(int64(i)*s.grainBytes/sector)
+	}
+	return int(n), s.setGTEs(g, vs)
 }
 
 // updateCID gives the disk a new content ID before its first change, so

@@ -206,10 +206,19 @@ func (s *sparseExtent) readCompressed(off int64, lk func(func())) ([]byte, error
 
 // setGTE points grain g at sector value v in the grain table and its
 // redundant copy, allocating the tables when the directory has none.
-func (s *sparseExtent) setGTE(g int64, v uint32) error {
+func (s *sparseExtent) setGTE(g int64, v uint32) error { return s.setGTEs(g, []uint32{v}) }
+
+// setGTEs points grains g, g+1, ... at the sector values vs, which must all
+// fall in one grain table: one write to the redundant table, then one to the
+// primary.
+func (s *sparseExtent) setGTEs(g int64, vs []uint32) error {
 	gdi := g / s.gtes
 	if gdi >= int64(len(s.gd)) {
 		return s.ferr("grain directory", s.gdOff, fmt.Sprintf("grain %d beyond the directory", g), nil)
+	}
+	idx := g % s.gtes
+	if idx+int64(len(vs)) > s.gtes {
+		return fmt.Errorf("vmdk: %s: %d grain table entries from grain %d cross a table", s.path, len(vs), g)
 	}
 	if s.gd[gdi] == 0 {
 		if s.rgd != nil {
@@ -221,9 +230,10 @@ func (s *sparseExtent) setGTE(g int64, v uint32) error {
 			return err
 		}
 	}
-	var b [4]byte
-	binary.LittleEndian.PutUint32(b[:], v)
-	idx := g % s.gtes
+	b := make([]byte, 4*len(vs))
+	for i, v := range vs {
+		binary.LittleEndian.PutUint32(b[4*i:], v)
+	}
 	dirs := []struct {
 		d   []uint32
 		off int64
@@ -237,10 +247,10 @@ func (s *sparseExtent) setGTE(g int64, v uint32) error {
 			return err
 		}
 		off := int64(d.d[gdi])*sector + idx*4
-		if _, err := s.b.WriteAt(b[:], off); err != nil {
+		if _, err := s.b.WriteAt(b, off); err != nil {
 			return fmt.Errorf("vmdk: write grain table of %s at %d: %w", s.path, off, err)
 		}
-		t[idx] = v
+		copy(t[idx:], vs)
 	}
 	return nil
 }
@@ -267,15 +277,20 @@ func (s *sparseExtent) newGT(d []uint32, dirOff, gdi int64) error {
 }
 
 // appendGrain writes a whole grain at the end of the file and returns its sector.
-func (s *sparseExtent) appendGrain(data []byte) (uint32, error) {
+func (s *sparseExtent) appendGrain(data []byte) (uint32, error) { return s.appendGrains(data) }
+
+// appendGrains writes whole grains (len(data) is a multiple of the grain
+// size) at the end of the file and returns the first one's sector.
+func (s *sparseExtent) appendGrains(data []byte) (uint32, error) {
 	off := s.fileEnd
-	if (off+s.grainBytes)/sector > 0xffffffff {
+	n := int64(len(data))
+	if (off+n)/sector > 0xffffffff {
 		return 0, fmt.Errorf("vmdk: %s: extent file full (sector offsets are 32 bits)", s.path)
 	}
 	if _, err := s.b.WriteAt(data, off); err != nil {
 		return 0, fmt.Errorf("vmdk: write grain of %s at %d: %w", s.path, off, err)
 	}
-	s.fileEnd += s.grainBytes
+	s.fileEnd += n
 	return uint32(off / sector), nil
 }
 
