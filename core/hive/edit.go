@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Limits Windows applies to names; libhivex does not check them.
@@ -21,6 +22,12 @@ func checkName(kind, s string, limit int) error {
 	}
 	if strings.ContainsRune(s, 0) {
 		return fmt.Errorf("hive: %s name %q contains NUL: %w", kind, s, ErrType)
+	}
+	// libhivex encodes names from UTF-8 and, when that fails, writes
+	// through a NULL pointer (SIGSEGV in hivex_node_set_values, found by
+	// FuzzEdit): no invalid UTF-8 may reach it.
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("hive: %s name %q is not valid UTF-8: %w", kind, s, ErrType)
 	}
 	return nil
 }
@@ -120,7 +127,7 @@ func (h *Hive) SetValue(path, name string, v Value) error {
 	if err := h.checkRewritable(path, []NamedValue{nv}); err != nil {
 		return err
 	}
-	if err := refuseEmpty(nv); err != nil {
+	if err := sendable(nv); err != nil {
 		return fmt.Errorf("hive %s: key %q: %w", h.name, path, err)
 	}
 	n, err := h.createKey(path)
@@ -161,11 +168,21 @@ func (h *Hive) SetValue(path, name string, v Value) error {
 	return nil
 }
 
-// refuseEmpty keeps zero-length data away from go-hivex, which takes
-// &Value[0] and would panic.
-func refuseEmpty(v NamedValue) error {
+// unsendable reports names the binding cannot pass intact (C.CString
+// stops at a NUL) or libhivex cannot encode (invalid UTF-8).
+func unsendable(name string) bool {
+	return strings.ContainsRune(name, 0) || !utf8.ValidString(name)
+}
+
+// sendable keeps from go-hivex what it cannot pass to libhivex intact:
+// zero-length data (it takes &Value[0] and panics) and names with a NUL
+// or invalid UTF-8 (see unsendable).
+func sendable(v NamedValue) error {
 	if len(v.Data) == 0 {
 		return fmt.Errorf("value %q has zero-length %s data, which the go-hivex binding cannot pass to libhivex: %w", v.Name, v.Type, errors.ErrUnsupported)
+	}
+	if unsendable(v.Name) {
+		return fmt.Errorf("value name %q has a NUL or is not UTF-8, which the go-hivex binding cannot pass to libhivex intact: %w", v.Name, errors.ErrUnsupported)
 	}
 	return nil
 }
@@ -199,9 +216,9 @@ func (h *Hive) DeleteValue(path, name string) error {
 		return err
 	}
 	// Deleting means handing libhivex every value that stays, and go-hivex
-	// cannot pass one with zero-length data.
+	// cannot pass one with zero-length data (or a name with a NUL).
 	for _, v := range kept {
-		if err := refuseEmpty(v); err != nil {
+		if err := sendable(v); err != nil {
 			return fmt.Errorf("hive %s: cannot delete %q from key %q, the key's other values would be rewritten and %w", h.name, name, path, err)
 		}
 	}

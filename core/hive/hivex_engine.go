@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"strings"
 
 	hivex "github.com/gabriel-samfira/go-hivex"
 )
@@ -26,8 +25,10 @@ import (
 //     terminator: never called. Data is read raw with ValueValue and decoded
 //     by value.go.
 //   - C strings: C.CString stops at the first NUL, so a name with a NUL
-//     would silently address another key or value. Such lookups are
-//     answered "absent" here, and Hive falls back to its own comparison.
+//     would silently address another key or value; and libhivex crashes
+//     (SIGSEGV) storing a name that is not valid UTF-8. Such lookups are
+//     answered "absent" here (Hive falls back to its own comparison) and
+//     such names are never written.
 //   - errno: go-hivex returns the C errno as an error and throws the result
 //     away whenever errno is non-zero, even if the call worked. libhivex
 //     leaves EILSEQ behind on success when it stores a name that is not
@@ -100,7 +101,7 @@ func (g *goHive) root() (node, error) {
 }
 
 func (g *goHive) child(parent node, name string) (node, bool, error) {
-	if strings.ContainsRune(name, 0) {
+	if unsendable(name) {
 		return 0, false, nil
 	}
 	// hivex_node_get_child returns 0 both for "absent" (errno untouched)
@@ -140,7 +141,7 @@ func (g *goHive) name(n node) (string, error) {
 }
 
 func (g *goHive) value(n node, name string) (vhandle, bool, error) {
-	if strings.ContainsRune(name, 0) {
+	if unsendable(name) {
 		return 0, false, nil
 	}
 	r, err := g.hx.NodeGetValue(int64(n), name)
@@ -230,6 +231,9 @@ func (g *goHive) values(n node) ([]NamedValue, error) {
 }
 
 func (g *goHive) addChild(parent node, name string) (node, error) {
+	if unsendable(name) {
+		return 0, fmt.Errorf("libhivex add child %q: name has a NUL or is not UTF-8: %w", name, ErrType)
+	}
 	r, err := g.hx.NodeAddChild(int64(parent), name)
 	if err == nil && r > 0 {
 		return node(r), nil
@@ -276,7 +280,7 @@ func toHiveValue(v NamedValue) hivex.HiveValue {
 }
 
 func (g *goHive) setValue(n node, v NamedValue) error {
-	if err := refuseEmpty(v); err != nil {
+	if err := sendable(v); err != nil {
 		return err
 	}
 	hv := toHiveValue(v)
@@ -296,7 +300,7 @@ func (g *goHive) setValue(n node, v NamedValue) error {
 func (g *goHive) setValues(n node, vals []NamedValue) error {
 	hvs := make([]hivex.HiveValue, len(vals))
 	for i, v := range vals {
-		if err := refuseEmpty(v); err != nil {
+		if err := sendable(v); err != nil {
 			return err
 		}
 		hvs[i] = toHiveValue(v)

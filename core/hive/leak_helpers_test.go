@@ -32,4 +32,3 @@ func inLeakChild(t *testing.T) bool {
 	}
 	return false
 }
-
