@@ -265,7 +265,7 @@ func (g *goHive) deleteChild(n node) error {
 }
 
 // noPanic turns a panic inside go-hivex into an error, as a second line
-// behind refuseEmpty.
+// behind sendable.
 func noPanic(op string, f func() (int, error)) (r int, err error) {
 	defer func() {
 		if p := recover(); p != nil {
