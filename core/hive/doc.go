@@ -57,7 +57,11 @@
 // errors.ErrUnsupported that name the key and value; nothing is changed
 // and the Hive stays usable. (Setting a value beside zero-length ones
 // works: libhivex copies those itself. An empty REG_SZ or REG_MULTI_SZ is
-// not empty data: it is stored as NULs.)
+// not empty data: it is stored as NULs.) Key and value names must be valid
+// UTF-8 without NUL (ErrType): go-hivex truncates at a NUL, and libhivex
+// crashes on names it cannot encode.
+// The transaction log format is the public one documented in Maxim
+// Suhanov's "Windows registry file format specification".
 //
 // # C memory
 //
@@ -72,15 +76,14 @@
 //     read since the key was last edited;
 //   - per Subkeys (and per non-ASCII key lookup): the subkey-handle array,
 //     ~16 bytes a subkey; names are cached for the Hive's life;
-//   - key lookups, key creation and deletion, Commit and Close: nothing.
+//   - key lookups by ASCII name, key creation, Commit and Close: nothing;
+//     key deletion: at most the key's name.
 //
 // A typical session (open the 11 MiB Windows 10 SYSTEM hive, set 50
 // values in five new keys, commit, close) leaks 1600 bytes; the bound is
 // 4 KiB (TestCLeakBound, measured with glibc's mallinfo2 and its
 // per-thread cache off). Long-lived processes that open many hives should
 // expect that much per session.
-// The transaction log format is the public one documented in Maxim
-// Suhanov's "Windows registry file format specification".
 //
 // # Security
 //

@@ -31,11 +31,15 @@ import (
 //     such names are never written.
 //   - errno: go-hivex returns the C errno as an error and throws the result
 //     away whenever errno is non-zero, even if the call worked. libhivex
-//     leaves EILSEQ behind on success when it stores a name that is not
-//     Latin-1 (it tries Latin-1 first, then UTF-16). So every result is
-//     checked by value (a handle of 0 is "absent" or "failed"), and after a
-//     reported error on an edit, the edit is looked up: if it is in the
-//     hive exactly as asked, the error was stale errno and is dropped.
+//     defines errno only on failure, and its successful calls run libc and
+//     iconv code free to leave errno set (its name encoding tries Latin-1,
+//     fails with EILSEQ, then UTF-16; libhivex 1.3.23 was not seen leaking
+//     errno from the calls used here, but nothing promises it). So every
+//     result is checked by value (a handle of 0 is "absent", or "failed"
+//     when an error came with it), and after a reported error on an edit,
+//     the edit is looked up: if it is in the hive exactly as asked, the
+//     error was stale errno and is dropped. Commit is the exception: its
+//     error is taken at its word (the Hive then refuses further writes).
 //   - Leaks: go-hivex never frees what libhivex returns (names, handle
 //     arrays, value data) nor the C copies of names it passes in. Node and
 //     value names are cached, lookups walk only the path asked for, single
@@ -238,8 +242,7 @@ func (g *goHive) addChild(parent node, name string) (node, error) {
 	if err == nil && r > 0 {
 		return node(r), nil
 	}
-	// Stale errno (EILSEQ from the Latin-1 attempt) loses the handle of a
-	// key that was created: find it.
+	// A stale errno loses the handle of a key that was created: find it.
 	if c, ok, cerr := g.child(parent, name); err != nil && cerr == nil && ok {
 		return c, nil
 	}
@@ -292,7 +295,7 @@ func (g *goHive) setValue(n node, v NamedValue) error {
 		return nil
 	}
 	if err != nil && r == 0 && g.holds(n, v) {
-		return nil // stale errno (EILSEQ for a non-Latin-1 name)
+		return nil // stale errno: the value is there as asked
 	}
 	return fmt.Errorf("libhivex set value %q: %w", v.Name, errnoErr(err))
 }

@@ -248,10 +248,9 @@ func TestTrapNULInNames(t *testing.T) {
 
 // staleErrno plays go-hivex's errno trap around real calls: the binding
 // returns (0, errno) and drops the result whenever errno is non-zero, even
-// when the call worked (libhivex 1.3.23 was not seen doing so on these
-// calls, but its Latin-1-then-UTF-16 name encoding leaves EILSEQ set on
-// success in other versions' paths, and go-hivex would report it). With
-// skip set, the call is not made at all: a real failure.
+// when the call worked. libhivex 1.3.23 was not seen leaving errno set on
+// success for these calls, so the trap is played rather than provoked.
+// With skip set, the call is not made at all: a real failure.
 type staleErrno struct {
 	hivexAPI
 	skip bool
