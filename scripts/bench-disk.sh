@@ -43,7 +43,7 @@ qemu() { # qemu SRC DST FORMAT -> seconds
 best() { printf '%s\n' "$@" | sort -g | head -1; }
 
 printf '%-22s %10s %10s %8s\n' case ours_s qemu_s ratio
-cases=${PVINJECT_BENCH_CASES:-"src.raw:raw src.raw:qcow2 src.raw:vhdx src.raw:vpc src.qcow2:raw src.qcow2:qcow2"}
+cases=${PVINJECT_BENCH_CASES:-"src.raw:raw src.raw:qcow2 src.raw:vhdx src.raw:vpc src.raw:vmdk src.qcow2:raw src.qcow2:qcow2"}
 for c in $cases; do
   c=${c/:/ }
   set -- $c
