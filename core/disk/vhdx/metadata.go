@@ -67,7 +67,13 @@ func parseMetadata(b []byte) (metadata, string) {
 		if _, dup := items[id]; dup {
 			return md, fmt.Sprintf("item %s appears twice", id)
 		}
-		items[id] = b[off : off+length]
+		if length == 0 {
+			// An empty item's offset is meaningless (the spec allows 0),
+			// so it is never used to slice the region.
+			items[id] = nil
+		} else {
+			items[id] = b[off : off+length]
+		}
 		known := id == metaFileParameters || id == metaVirtualSize || id == metaPage83 ||
 			id == metaLogicalSector || id == metaPhysicalSector || id == metaParentLocator
 		if !known && flags&metaIsRequired != 0 {
