@@ -9,7 +9,7 @@ mode=${1:-test}
 run_pkgs=(gcc pkg-config libhivex-dev libgl1-mesa-dev xorg-dev libgtk-3-dev
   ntfs-3g qemu-utils libhivex-bin fdisk)
 test_pkgs=(libwin-hivex-perl libregf-utils sleuthkit libfsntfs-utils 7zip xvfb xauth
-  xdotool imagemagick dosfstools mtools genisoimage python3 openssl wine64 wine gcc-mingw-w64-x86-64-win32 unzip xz-utils gzip libvhdi-utils bc)
+  xdotool imagemagick dosfstools mtools genisoimage python3 openssl wine64 wine gcc-mingw-w64-x86-64-win32 unzip xz-utils gzip libvhdi-utils bc x11-utils desktop-file-utils)
 
 pkgs=("${run_pkgs[@]}")
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")

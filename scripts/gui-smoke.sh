@@ -41,6 +41,12 @@ cat >"$answers" <<'JSON'
 JSON
 rm -f /tmp/pvinject-demo/demo-win10-pv.qcow2
 
+blank() { # blank FILE: true when the picture is one flat colour
+  local sd
+  sd=$(identify -format '%[fx:standard_deviation]' "$1")
+  awk -v s="$sd" 'BEGIN { exit !(s < 0.02) }'
+}
+
 t0=$(date +%s%N)
 "$bin" -demo -answers "$answers" -auto-apply 2s >"$out/smoke.log" 2>&1 &
 app=$!
@@ -66,11 +72,6 @@ paint=$(( (t2 - t0) / 1000000 ))
 echo "gui-smoke: first paint after $paint ms"
 printf 'first_window_ms %s\nfirst_paint_ms %s\n' "$ms" "$paint" >"$out/timing.txt"
 
-blank() { # blank FILE: true when the picture is one flat colour
-  local sd
-  sd=$(identify -format '%[fx:standard_deviation]' "$1")
-  awk -v s="$sd" 'BEGIN { exit !(s < 0.02) }'
-}
 shot() { # shot NAME [WAIT]: screenshot the window, retrying until it is painted
   local f="$out/$1.png" i
   sleep "${2:-0.6}"
