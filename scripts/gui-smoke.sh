@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Real-window smoke test of the pvinject GUI under Xvfb, on the fake engine.
+# Real-window smoke test of the pvinject GUI under Xvfb: first on the fake
+# engine (all six steps and Apply), then the real binary on the bundled demo
+# (scripts/gui-real.sh, real-step*.png).
 #
 # Builds ui/internal/smoke, starts it on a private X display, waits for a
 # window whose title begins with "pvinject", measures the time to that first
@@ -92,4 +94,12 @@ done
 # The smoke program presses Apply 2 s after step 6; the fake takes ~1 s.
 shot step6-report 3.5
 grep -q "window up" "$out/smoke.log" && sed -n 's/^smoke: //p' "$out/smoke.log"
-echo "gui-smoke: PASS, screenshots in $out"
+echo "gui-smoke: fake-engine walk PASS"
+kill "$app" 2>/dev/null || true
+wait "$app" 2>/dev/null || true
+app=
+
+# Then the real binary over the real core, on the same display; its failure
+# fails this script (set -e).
+scripts/gui-real.sh "$out"
+echo "gui-smoke: PASS (fake-engine walk and real binary), screenshots in $out"

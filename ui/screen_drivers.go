@@ -195,8 +195,8 @@ func (s *driversScreen) update(st wizard.State) {
 		return
 	}
 	s.shown = p
-	s.summary.SetText(fmt.Sprintf("Plan: %d packages from %s %s; %d files and %d registry changes. Review them below.",
-		len(p.Packages), p.DriverSet, p.Version, len(p.Files), len(p.Registry)))
+	s.summary.SetText(fmt.Sprintf("Plan: %d packages from %s; %d files and %d registry changes. Review them below.",
+		len(p.Packages), strings.TrimSpace(p.DriverSet+" "+p.Version), len(p.Files), len(p.Registry)))
 	s.findings.Objects = findingRows(p.Findings)
 	s.findings.Refresh()
 	s.pkgs.setRows(packageRows(p.Packages))

@@ -336,6 +336,20 @@ func FuzzLazy(f *testing.F) {
 			if first, ok, _ := eager.lookup(p); ok && first.off != k.off {
 				return nil
 			}
+			// Values decodes every value's data; where the whole-file
+			// reader cannot decode one, the lazy reader must fail too.
+			badData := false
+			for _, v := range vs {
+				if _, derr := eager.data(v); derr != nil {
+					badData = true
+				}
+			}
+			if badData {
+				if err == nil {
+					t.Fatalf("Values(%q) succeeded although the whole-file reader cannot decode a value's data", kp)
+				}
+				return nil
+			}
 			if err != nil || len(got) != len(vs) {
 				t.Fatalf("Values(%q) = %d, %v; whole-file reader has %d", kp, len(got), err, len(vs))
 			}
