@@ -208,3 +208,20 @@ func CheckRange(off int64, n int, size int64) error {
 	}
 	return nil
 }
+
+// AllZero reports whether p holds only zero bytes; writers use it to keep
+// sparse regions sparse.
+func AllZero(p []byte) bool {
+	for len(p) >= 8 {
+		if p[0]|p[1]|p[2]|p[3]|p[4]|p[5]|p[6]|p[7] != 0 {
+			return false
+		}
+		p = p[8:]
+	}
+	for _, c := range p {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -43,7 +43,7 @@ func TestCorruptHeader(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			img := c.mod(bytes.Clone(base))
-			_, err := Open("mem.qcow2", &memBacking{data: img}, disk.Options{Writable: true})
+			_, err := Open("mem.qcow2", newMem(img), disk.Options{Writable: true})
 			var fe *disk.FormatError
 			if !errors.As(err, &fe) {
 				t.Fatalf("want *disk.FormatError, got %v", err)
@@ -74,7 +74,7 @@ func TestCorruptTables(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			img := bytes.Clone(base)
 			be.PutUint64(img[c.at:], c.val)
-			mb := &memBacking{data: img}
+			mb := newMem(img)
 			m, err := Open("mem.qcow2", mb, disk.Options{Writable: true})
 			if err != nil {
 				t.Fatalf("open: %v", err)
@@ -85,11 +85,11 @@ func TestCorruptTables(t *testing.T) {
 			if !errors.As(rerr, &fe) {
 				t.Fatalf("read: want *disk.FormatError, got %v", rerr)
 			}
-			before := bytes.Clone(mb.data)
+			before := bytes.Clone(mb.Data)
 			if _, err := m.WriteAt([]byte("x"), 100); err == nil {
 				t.Fatal("write through a corrupt table succeeded")
 			}
-			if !bytes.Equal(before, mb.data) {
+			if !bytes.Equal(before, mb.Data) {
 				t.Fatal("a refused write modified the file")
 			}
 			if err := m.Flush(); err == nil {
@@ -113,7 +113,7 @@ func TestCreateLayout(t *testing.T) {
 		if err := img.Close(); err != nil {
 			t.Fatal(err)
 		}
-		b := mo.b.data
+		b := mo.b.Data
 		be := binary.BigEndian
 		if string(b[:4]) != magic || be.Uint32(b[4:]) != c.version || be.Uint32(b[20:]) != 16 || be.Uint64(b[24:]) != 10<<30 {
 			t.Fatalf("%q: bad header % x", c.sub, b[:32])
@@ -131,6 +131,6 @@ type memOpener struct{ b *memBacking }
 
 func (o *memOpener) Open(path string, writable bool) (disk.Backing, error) { return o.b, nil }
 func (o *memOpener) Create(path string) (disk.Backing, error) {
-	o.b = &memBacking{}
+	o.b = newMem(nil)
 	return o.b, nil
 }

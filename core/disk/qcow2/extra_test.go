@@ -1,13 +1,10 @@
 package qcow2_test
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/pvinject/pvinject/core/disk"
@@ -19,47 +16,14 @@ import (
 // extraEntries lists the MANIFEST of scripts/fixtures/qcow2vmdk.sh.
 func extraEntries(t *testing.T, format string) []disktest.Entry {
 	t.Helper()
-	dir := testenv.Fixture(t, "qcow2vmdk")
-	f, err := os.Open(filepath.Join(dir, "MANIFEST"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []disktest.Entry
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if fl := strings.Fields(sc.Text()); len(fl) == 3 && fl[1] == format {
-			out = append(out, disktest.Entry{Dir: dir, File: fl[0], Format: fl[1], Expect: fl[2]})
-		}
-	}
-	if len(out) == 0 {
-		t.Fatalf("no %s entries in %s/MANIFEST", format, dir)
-	}
-	return out
+	return disktest.EntriesIn(t, testenv.Fixture(t, "qcow2vmdk"), format)
 }
 
-func TestReadExtra(t *testing.T) {
-	for _, e := range extraEntries(t, "qcow2") {
-		t.Run(e.File, func(t *testing.T) {
-			img := disktest.Open(t, qcow2.Format, e.Path(), disk.Options{})
-			if err := disktest.CompareWithRaw(img, e.ExpectPath(), 3); err != nil {
-				t.Fatalf("%s: %v", e.File, err)
-			}
-		})
-	}
-}
+func TestReadExtra(t *testing.T) { disktest.ReadEntries(t, qcow2.Format, extraEntries(t, "qcow2"), 3) }
 
 func TestRandomWritesExtra(t *testing.T) {
-	var cases []disktest.Case
-	for _, e := range extraEntries(t, "qcow2") {
-		if e.File == "snap.qcow2" {
-			continue // writes are refused, see TestRefusals
-		}
-		cases = append(cases, disktest.Case{Name: e.File, Setup: func(t *testing.T, dir string) (string, string) {
-			return disktest.CopyEntry(t, e, dir)
-		}})
-	}
-	disktest.RandomWrites(t, qcow2.Format, cases...)
+	// snap.qcow2 writes are refused, see TestRefusals
+	disktest.RandomWrites(t, qcow2.Format, disktest.CopyCases(extraEntries(t, "qcow2"), "snap.qcow2")...)
 }
 
 // TestRefTableGrowth fills a 512-byte-cluster image, whose refcount table
@@ -184,10 +148,7 @@ func TestRefusals(t *testing.T) {
 func TestCorpus(t *testing.T) {
 	testenv.RequireTool(t, "qemu-img")
 	p := testenv.CorpusFile(t, "images/dfvfs_windows_volume.qcow2")
-	raw := filepath.Join(t.TempDir(), "expect.raw")
-	if out, err := exec.Command("qemu-img", "convert", "-O", "raw", p, raw).CombinedOutput(); err != nil {
-		t.Fatalf("qemu-img convert %s: %v\n%s", p, err, out)
-	}
+	raw := disktest.Flatten(t, p)
 	img := disktest.Open(t, qcow2.Format, p, disk.Options{})
 	if err := disktest.CompareWithRaw(img, raw, 5); err != nil {
 		t.Fatalf("%s: %v", p, err)
@@ -204,14 +165,5 @@ func TestCorpus(t *testing.T) {
 func TestCorpusWrites(t *testing.T) {
 	testenv.RequireTool(t, "qemu-img")
 	src := testenv.CorpusFile(t, "images/dfvfs_windows_volume.qcow2")
-	disktest.RandomWrites(t, qcow2.Format, disktest.Case{Name: filepath.Base(src), Setup: func(t *testing.T, dir string) (string, string) {
-		img, raw := filepath.Join(dir, filepath.Base(src)), filepath.Join(dir, "reference.raw")
-		if out, err := exec.Command("cp", src, img).CombinedOutput(); err != nil {
-			t.Fatalf("cp: %v\n%s", err, out)
-		}
-		if out, err := exec.Command("qemu-img", "convert", "-O", "raw", src, raw).CombinedOutput(); err != nil {
-			t.Fatalf("qemu-img convert: %v\n%s", err, out)
-		}
-		return img, raw
-	}})
+	disktest.RandomWrites(t, qcow2.Format, disktest.CopyOf(src))
 }

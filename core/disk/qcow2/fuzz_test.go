@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"github.com/pvinject/pvinject/core/disk"
+	"github.com/pvinject/pvinject/core/disk/disktest"
 )
 
 var fuzzSeeds = []string{"fuzz-v3.qcow2", "fuzz-v2.qcow2", "fuzz-comp.qcow2", "fuzz-overlay.qcow2"}
@@ -42,19 +42,10 @@ func runFuzzImage(t *testing.T, b []byte) {
 		}
 		opts := memOpts
 		opts.Writable = true
-		img, err := Open("mem.qcow2", &memBacking{data: b}, opts)
+		img, err := Open("mem.qcow2", newMem(b), opts)
 		if err != nil {
 			return
 		}
-		buf := make([]byte, 8192)
-		size := img.Size()
-		for _, off := range []int64{0, 512, size / 2, size - int64(len(buf))} {
-			if off >= 0 && off+int64(len(buf)) <= size {
-				img.ReadAt(buf, off)  //nolint:errcheck // only panics matter
-				img.WriteAt(buf, off) //nolint:errcheck
-			}
-		}
-		img.(disk.Mapper).Map(0, min(size, 64<<20)) //nolint:errcheck
-		img.Close()
+		disktest.Exercise(img)
 	}
 }

@@ -87,7 +87,7 @@ func (m *Image) writeNew(p []byte, off int64) (int, error) {
 		if t != nil && t[first+k] != 0 {
 			break // mapped, zero or compressed: writeCluster knows what to keep
 		}
-		if allZero(p[k*m.cs : (k+1)*m.cs]) {
+		if disk.AllZero(p[k*m.cs : (k+1)*m.cs]) {
 			break // may stay sparse: writeCluster decides
 		}
 		k++
@@ -148,7 +148,7 @@ func (m *Image) writeCluster(p []byte, off int64) error {
 			return nil
 		}
 	}
-	if int64(len(p)) == m.cs && !allZero(p) {
+	if int64(len(p)) == m.cs && !disk.AllZero(p) {
 		// The whole cluster is replaced: nothing of the old one is needed.
 		return m.replaceCluster(p, off, mp)
 	}
@@ -174,9 +174,9 @@ func (m *Image) writeCluster(p []byte, off int64) error {
 		}
 		copy(base, c)
 	}
-	baseZero := allZero(base)
+	baseZero := disk.AllZero(base)
 	copy(base[within:], p)
-	if allZero(base) {
+	if disk.AllZero(base) {
 		switch {
 		case mp.kind == zeroCluster || (mp.kind == unallocated && baseZero):
 			return nil // already reads as zeros: stay sparse
@@ -268,19 +268,4 @@ func (m *Image) ensureL2(i int64) ([]uint64, int64, error) {
 		return nil, 0, err
 	}
 	return t, off, nil
-}
-
-func allZero(b []byte) bool {
-	for len(b) >= 8 {
-		if b[0]|b[1]|b[2]|b[3]|b[4]|b[5]|b[6]|b[7] != 0 {
-			return false
-		}
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }

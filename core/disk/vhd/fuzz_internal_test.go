@@ -3,12 +3,12 @@ package vhd
 import (
 	"bytes"
 	"encoding/binary"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/pvinject/pvinject/core/disk"
+	"github.com/pvinject/pvinject/core/disk/disktest"
 	"github.com/pvinject/pvinject/core/internal/testenv"
 )
 
@@ -97,7 +97,7 @@ func FuzzOpen(f *testing.F) {
 		return b
 	})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		mb := &memBacking{b: append([]byte{}, b...)}
+		mb := newMem(append([]byte{}, b...))
 		parent := func(ref, child string) (disk.Image, error) { return nil, os.ErrNotExist }
 		m, err := open("fuzz.vhd", mb, disk.Options{Writable: true, OpenParent: parent})
 		if err != nil {
@@ -117,47 +117,13 @@ func FuzzOpen(f *testing.F) {
 	})
 }
 
-type memBacking struct{ b []byte }
+// memBacking is an in-memory host file of at most 256 << 20 bytes.
+type memBacking = disktest.BareMem
 
-func (m *memBacking) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 || off >= int64(len(m.b)) {
-		return 0, io.EOF
-	}
-	n := copy(p, m.b[off:])
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
-}
-
-func (m *memBacking) WriteAt(p []byte, off int64) (int, error) {
-	if end := off + int64(len(p)); end > int64(len(m.b)) {
-		if end > 256<<20 {
-			return 0, io.ErrShortWrite
-		}
-		m.b = append(m.b, make([]byte, end-int64(len(m.b)))...)
-	}
-	return copy(m.b[off:], p), nil
-}
-
-func (m *memBacking) Size() (int64, error) { return int64(len(m.b)), nil }
-func (m *memBacking) Truncate(n int64) error {
-	if n > 256<<20 {
-		return io.ErrShortWrite
-	}
-	if n < int64(len(m.b)) {
-		m.b = m.b[:n]
-	} else {
-		m.b = append(m.b, make([]byte, n-int64(len(m.b)))...)
-	}
-	return nil
-}
-func (m *memBacking) Sync() error  { return nil }
-func (m *memBacking) Close() error { return nil }
-func (m *memBacking) Name() string { return "mem" }
+func newMem(b []byte) *memBacking { return &memBacking{B: b, Max: 256 << 20} }
 
 func TestTinySeedOpens(t *testing.T) {
-	m, err := open("tiny.vhd", &memBacking{b: tinyVHD()}, disk.Options{})
+	m, err := open("tiny.vhd", newMem(tinyVHD()), disk.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,10 @@
 package vhd_test
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/pvinject/pvinject/core/disk"
@@ -21,38 +19,15 @@ func fixtureDir(t testing.TB) string {
 	return testenv.Fixture(t, "vhd")
 }
 
-// entries reads the vpc lines of the vhd fixture's MANIFEST (same format
-// as disk.sh's).
+// entries reads the vpc lines of the vhd fixture's MANIFEST.
 func entries(t testing.TB) []disktest.Entry {
 	t.Helper()
-	dir := fixtureDir(t)
-	f, err := os.Open(filepath.Join(dir, "MANIFEST"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []disktest.Entry
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if fs := strings.Fields(sc.Text()); len(fs) == 3 && fs[1] == "vpc" {
-			out = append(out, disktest.Entry{Dir: dir, File: fs[0], Format: fs[1], Expect: fs[2]})
-		}
-	}
-	if len(out) == 0 {
-		t.Fatalf("empty MANIFEST in %s", dir)
-	}
-	return out
+	return disktest.EntriesIn(t, fixtureDir(t), "vpc")
 }
 
 func entry(t testing.TB, name string) disktest.Entry {
 	t.Helper()
-	for _, e := range entries(t) {
-		if e.File == name {
-			return e
-		}
-	}
-	t.Fatalf("no fixture %s", name)
-	return disktest.Entry{}
+	return disktest.Named(t, entries(t), name)
 }
 
 // compareLonger checks img against a raw file that may be shorter than the

@@ -151,7 +151,7 @@ func (m *Image) writeBlock(q []byte, blk uint32, in int64) error {
 	e := m.bat[blk]
 	fresh := e == batUnused
 	if fresh {
-		if m.parent == nil && allZero(q) {
+		if m.parent == nil && disk.AllZero(q) {
 			return nil // reads as zeros already; keep the disk sparse
 		}
 		var err error
@@ -239,21 +239,6 @@ func (m *Image) allocBlock(blk uint32) (uint32, error) {
 	m.bitmaps[blk] = bm
 	m.bmMu.Unlock()
 	return uint32(start / sectorSize), nil
-}
-
-func allZero(p []byte) bool {
-	for len(p) >= 8 {
-		if binary.LittleEndian.Uint64(p) != 0 {
-			return false
-		}
-		p = p[8:]
-	}
-	for _, c := range p {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // Map reports which parts of [off, off+length) this layer holds.

@@ -3,13 +3,13 @@ package vhdx
 import (
 	"bytes"
 	"encoding/binary"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/pvinject/pvinject/core/disk"
+	"github.com/pvinject/pvinject/core/disk/disktest"
 	"github.com/pvinject/pvinject/core/internal/testenv"
 )
 
@@ -35,7 +35,7 @@ func template() []byte {
 }
 
 func TestTemplateOpens(t *testing.T) {
-	m, err := open("t.vhdx", &memBacking{b: template()}, disk.Options{})
+	m, err := open("t.vhdx", newMem(template()), disk.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func FuzzOpen(f *testing.F) {
 			b = b[:int(cut)%len(b)]
 		}
 		parent := func(ref, child string) (disk.Image, error) { return nil, os.ErrNotExist }
-		m, err := open("fuzz.vhdx", &memBacking{b: b}, disk.Options{Writable: true, OpenParent: parent})
+		m, err := open("fuzz.vhdx", newMem(b), disk.Options{Writable: true, OpenParent: parent})
 		if err != nil {
 			return
 		}
@@ -188,41 +188,7 @@ func FuzzOpen(f *testing.F) {
 	})
 }
 
-type memBacking struct{ b []byte }
+// memBacking is an in-memory host file of at most 64 << 20 bytes.
+type memBacking = disktest.BareMem
 
-func (m *memBacking) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 || off >= int64(len(m.b)) {
-		return 0, io.EOF
-	}
-	n := copy(p, m.b[off:])
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
-}
-
-func (m *memBacking) WriteAt(p []byte, off int64) (int, error) {
-	if end := off + int64(len(p)); end > int64(len(m.b)) {
-		if end > 64<<20 {
-			return 0, io.ErrShortWrite
-		}
-		m.b = append(m.b, make([]byte, end-int64(len(m.b)))...)
-	}
-	return copy(m.b[off:], p), nil
-}
-
-func (m *memBacking) Size() (int64, error) { return int64(len(m.b)), nil }
-func (m *memBacking) Truncate(n int64) error {
-	if n > 64<<20 {
-		return io.ErrShortWrite
-	}
-	if n < int64(len(m.b)) {
-		m.b = m.b[:n]
-	} else {
-		m.b = append(m.b, make([]byte, n-int64(len(m.b)))...)
-	}
-	return nil
-}
-func (m *memBacking) Sync() error  { return nil }
-func (m *memBacking) Close() error { return nil }
-func (m *memBacking) Name() string { return "mem" }
+func newMem(b []byte) *memBacking { return &memBacking{B: b, Max: 64 << 20} }

@@ -1,7 +1,6 @@
 package vhdx_test
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
@@ -26,34 +25,12 @@ func fixtureDir(t testing.TB) string {
 // entries reads the vhdx lines of the vhd fixture's MANIFEST.
 func entries(t testing.TB) []disktest.Entry {
 	t.Helper()
-	dir := fixtureDir(t)
-	f, err := os.Open(filepath.Join(dir, "MANIFEST"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []disktest.Entry
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if fs := strings.Fields(sc.Text()); len(fs) == 3 && fs[1] == "vhdx" {
-			out = append(out, disktest.Entry{Dir: dir, File: fs[0], Format: fs[1], Expect: fs[2]})
-		}
-	}
-	if len(out) == 0 {
-		t.Fatalf("no vhdx line in %s/MANIFEST", dir)
-	}
-	return out
+	return disktest.EntriesIn(t, fixtureDir(t), "vhdx")
 }
 
 func entry(t testing.TB, name string) disktest.Entry {
 	t.Helper()
-	for _, e := range entries(t) {
-		if e.File == name {
-			return e
-		}
-	}
-	t.Fatalf("no fixture %s", name)
-	return disktest.Entry{}
+	return disktest.Named(t, entries(t), name)
 }
 
 func fileHash(t testing.TB, p string) [32]byte {

@@ -164,7 +164,7 @@ func (m *Image) writeBlock(q []byte, blk, in int64) error {
 		}
 	default:
 		fromParent := st == payloadNotPresent && m.parent != nil
-		if !fromParent && allZero(q) {
+		if !fromParent && disk.AllZero(q) {
 			return nil // reads as zeros already; keep the disk sparse
 		}
 		start = m.fileEnd
@@ -203,7 +203,7 @@ func (m *Image) copyFromParent(blk, start, lo, hi int64) error {
 		if err := m.readParent(buf[:n], blk<<m.shift+pos); err != nil {
 			return err
 		}
-		if !allZero(buf[:n]) { // the grown file already reads as zeros
+		if !disk.AllZero(buf[:n]) { // the grown file already reads as zeros
 			if _, err := m.b.WriteAt(buf[:n], start+pos); err != nil {
 				return err
 			}
@@ -282,21 +282,6 @@ func (m *Image) updateHeaders() error {
 	}
 	m.guidsUpdated = true
 	return nil
-}
-
-func allZero(p []byte) bool {
-	for len(p) >= 8 {
-		if binary.LittleEndian.Uint64(p) != 0 {
-			return false
-		}
-		p = p[8:]
-	}
-	for _, c := range p {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // Map reports which parts of [off, off+length) this layer holds.

@@ -1,61 +1,12 @@
 package vhdx_test
 
 import (
-	"bytes"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/pvinject/pvinject/core/disk/disktest"
 	"github.com/pvinject/pvinject/core/disk/vhdx"
-	"github.com/pvinject/pvinject/core/internal/testenv"
 )
 
 // libvhdi (vhdimount, a FUSE reader written independently of qemu) must see
 // the same bytes as the reference after our writes to new images.
-func TestLibvhdiReadsOurWrites(t *testing.T) {
-	testenv.RequireTool(t, "vhdimount", "fusermount")
-	for _, sub := range []string{"dynamic", "fixed"} {
-		t.Run(sub, func(t *testing.T) {
-			c := disktest.Created(vhdx.Format, sub, 64<<20)
-			img, ref := c.Setup(t, t.TempDir())
-			if err := disktest.ApplyWrites(vhdx.Format, img, ref, disktest.Seed(4), 100); err != nil {
-				t.Fatal(err)
-			}
-			compareVhdimount(t, img, ref)
-		})
-	}
-}
-
-func compareVhdimount(t *testing.T, img, ref string) {
-	t.Helper()
-	mnt := t.TempDir()
-	if out, err := exec.Command("vhdimount", img, mnt).CombinedOutput(); err != nil {
-		t.Fatalf("vhdimount %s: %v\n%s", img, err, out)
-	}
-	defer exec.Command("fusermount", "-u", mnt).Run() //nolint:errcheck // best effort: the temp dir goes anyway
-	got, err := os.ReadFile(filepath.Join(mnt, "vhdi1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != len(want) {
-		t.Fatalf("libvhdi sees %s as %d bytes, the reference has %d", img, len(got), len(want))
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("libvhdi reads %s differently from the reference (first difference at %d)", img, mismatch(got, want))
-	}
-}
-
-func mismatch(a, b []byte) int {
-	for i := range a {
-		if a[i] != b[i] {
-			return i
-		}
-	}
-	return -1
-}
+func TestLibvhdiReadsOurWrites(t *testing.T) { disktest.LibvhdiReadsOurWrites(t, vhdx.Format, 64<<20) }

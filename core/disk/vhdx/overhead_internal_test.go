@@ -1,10 +1,10 @@
 package vhdx
 
 import (
-	"math/rand/v2"
 	"testing"
 
 	"github.com/pvinject/pvinject/core/disk"
+	"github.com/pvinject/pvinject/core/disk/disktest"
 	"github.com/pvinject/pvinject/core/disk/raw"
 )
 
@@ -18,39 +18,13 @@ func (o *memOpener) Create(string) (disk.Backing, error)     { return o.b, nil }
 // BenchmarkIO it is not drowned by page-cache and scheduler noise.
 func BenchmarkOverhead(b *testing.B) {
 	const size = 64 << 20
-	fill := func(img disk.Image) {
-		buf := make([]byte, 1<<20)
-		for i := range buf {
-			buf[i] = byte(i * 7)
-		}
-		for off := int64(0); off < size; off += int64(len(buf)) {
-			img.WriteAt(buf[:min(int64(len(buf)), size-off)], off)
-		}
-	}
-	rimg, err := raw.Format.Open("mem.raw", &memBacking{b: make([]byte, size)}, disk.Options{Writable: true})
+	rimg, err := raw.Format.Open("mem.raw", newMem(make([]byte, size)), disk.Options{Writable: true})
 	if err != nil {
 		b.Fatal(err)
 	}
-	fill(rimg)
-	vimg, err := Create("mem.vhdx", size, disk.CreateOptions{Opener: &memOpener{b: &memBacking{}}})
+	vimg, err := Create("mem.vhdx", size, disk.CreateOptions{Opener: &memOpener{b: newMem(nil)}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	fill(vimg)
-	for _, c := range []struct {
-		name string
-		img  disk.Image
-	}{{"raw", rimg}, {"vhdx-dynamic", vimg}} {
-		b.Run(c.name, func(b *testing.B) {
-			buf := make([]byte, 4096)
-			rng := rand.New(rand.NewPCG(1, 1))
-			b.SetBytes(4096)
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := c.img.ReadAt(buf, rng.Int64N(size/4096)*4096); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	disktest.BenchOverhead(b, size, disktest.NamedImage{Name: "raw", Img: rimg}, disktest.NamedImage{Name: "vhdx-dynamic", Img: vimg})
 }

@@ -43,7 +43,7 @@ func TestCorruptHeader(t *testing.T) {
 		{"truncated before the directories", func(b []byte) []byte { return b[:le.Uint64(b[48:])*512] }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := Open("mem.vmdk", &memBacking{data: c.mod(bytes.Clone(base))}, memOpts)
+			_, err := Open("mem.vmdk", newMem(c.mod(bytes.Clone(base))), memOpts)
 			var fe *disk.FormatError
 			if !errors.As(err, &fe) {
 				t.Fatalf("want *disk.FormatError, got %v", err)
@@ -78,7 +78,7 @@ func TestRedundantDirectory(t *testing.T) {
 
 func readAll(t *testing.T, img []byte, damaged bool) []byte {
 	t.Helper()
-	mb := &memBacking{data: bytes.Clone(img)}
+	mb := newMem(bytes.Clone(img))
 	opts := memOpts
 	opts.Writable = true
 	m, err := Open("mem.vmdk", mb, opts)
@@ -90,12 +90,12 @@ func readAll(t *testing.T, img []byte, damaged bool) []byte {
 	if _, err := m.ReadAt(out, 0); err != nil {
 		t.Fatal(err)
 	}
-	before := bytes.Clone(mb.data)
+	before := bytes.Clone(mb.Data)
 	_, werr := m.WriteAt([]byte{1}, 0)
 	if damaged {
 		var fe *disk.FormatError
-		if !errors.As(werr, &fe) || !bytes.Equal(before, mb.data) {
-			t.Fatalf("write to a damaged disk: %v (file changed: %v)", werr, !bytes.Equal(before, mb.data))
+		if !errors.As(werr, &fe) || !bytes.Equal(before, mb.Data) {
+			t.Fatalf("write to a damaged disk: %v (file changed: %v)", werr, !bytes.Equal(before, mb.Data))
 		}
 	}
 	return out
@@ -110,7 +110,7 @@ func TestCorruptGrainTable(t *testing.T) {
 		gt := le.Uint32(img[dir*512:])
 		le.PutUint32(img[int64(gt)*512:], 0x7fffff00)
 	}
-	mb := &memBacking{data: img}
+	mb := newMem(img)
 	opts := memOpts
 	opts.Writable = true
 	m, err := Open("mem.vmdk", mb, opts)
@@ -121,11 +121,11 @@ func TestCorruptGrainTable(t *testing.T) {
 	if _, err := m.ReadAt(make([]byte, 512), 0); !errors.As(err, &fe) {
 		t.Fatalf("read: want *disk.FormatError, got %v", err)
 	}
-	before := bytes.Clone(mb.data)
+	before := bytes.Clone(mb.Data)
 	if _, err := m.WriteAt([]byte{1}, 0); !errors.As(err, &fe) {
 		t.Fatalf("write: want *disk.FormatError, got %v", err)
 	}
-	if !bytes.Equal(before, mb.data) {
+	if !bytes.Equal(before, mb.Data) {
 		t.Fatal("a refused write modified the file")
 	}
 }
@@ -180,7 +180,7 @@ func TestRefusedExtents(t *testing.T) {
 		{"bad CID", "# Disk DescriptorFile\nversion=1\nCID=zz\nRW 5 FLAT \"x-flat.vmdk\" 0\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := Open("x.vmdk", &memBacking{data: []byte(c.data)}, memOpts)
+			_, err := Open("x.vmdk", newMem([]byte(c.data)), memOpts)
 			var fe *disk.FormatError
 			if !errors.As(err, &fe) {
 				t.Fatalf("want *disk.FormatError, got %v", err)
@@ -204,11 +204,11 @@ func (w wrapped) Unwrap() disk.Image { return w.Image }
 // TestFindCIDThroughWrappers: the parentCID check sees through wrappers
 // that have Unwrap, and gives up on those that do not.
 func TestFindCIDThroughWrappers(t *testing.T) {
-	p := cidParent{zeroParent{1 << 20}, 0x1234abcd}
+	p := cidParent{zeroParent{N: 1 << 20}, 0x1234abcd}
 	if c, ok := findCID(wrapped{wrapped{p}}); !ok || c.CID() != 0x1234abcd {
 		t.Fatalf("findCID through two wrappers = %v, %v", c, ok)
 	}
-	if _, ok := findCID(zeroParent{1}); ok {
+	if _, ok := findCID(zeroParent{N: 1}); ok {
 		t.Fatal("findCID found a CID on an image without one")
 	}
 }

@@ -3,7 +3,7 @@ package vmdk
 import (
 	"testing"
 
-	"github.com/pvinject/pvinject/core/disk"
+	"github.com/pvinject/pvinject/core/disk/disktest"
 )
 
 var fuzzSeeds = []string{"fuzz-sparse.vmdk", "fuzz-stream.vmdk"}
@@ -62,19 +62,10 @@ func FuzzImage(f *testing.F) {
 		}
 		opts := memOpts
 		opts.Writable = true
-		img, err := Open("mem.vmdk", &memBacking{data: b}, opts)
+		img, err := Open("mem.vmdk", newMem(b), opts)
 		if err != nil {
 			return
 		}
-		buf := make([]byte, 8192)
-		size := img.Size()
-		for _, off := range []int64{0, 512, size / 2, size - int64(len(buf))} {
-			if off >= 0 && off+int64(len(buf)) <= size {
-				img.ReadAt(buf, off)  //nolint:errcheck // only panics matter
-				img.WriteAt(buf, off) //nolint:errcheck
-			}
-		}
-		img.(disk.Mapper).Map(0, min(size, 64<<20)) //nolint:errcheck
-		img.Close()
+		disktest.Exercise(img)
 	})
 }

@@ -218,9 +218,9 @@ func (m *Image) writeExtent(e *extent, p []byte, off int64) error {
 			return err
 		}
 	}
-	baseZero := allZero(buf)
+	baseZero := disk.AllZero(buf)
 	copy(buf[within:], p)
-	if allZero(buf) {
+	if disk.AllZero(buf) {
 		if baseZero {
 			return nil // reads as zeros already: stay sparse
 		}
@@ -254,7 +254,7 @@ func (m *Image) writeNewGrains(e *extent, p []byte, off int64) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		if kind != grainUnallocated || allZero(p[k*s.grainBytes:(k+1)*s.grainBytes]) {
+		if kind != grainUnallocated || disk.AllZero(p[k*s.grainBytes:(k+1)*s.grainBytes]) {
 			break
 		}
 		k++
@@ -350,19 +350,4 @@ func (m *Image) Map(off, length int64) ([]disk.Extent, error) {
 		o += n
 	}
 	return out, nil
-}
-
-func allZero(b []byte) bool {
-	for len(b) >= 8 {
-		if b[0]|b[1]|b[2]|b[3]|b[4]|b[5]|b[6]|b[7] != 0 {
-			return false
-		}
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }

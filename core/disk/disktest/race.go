@@ -1,6 +1,6 @@
 //go:build race
 
-package vmdk_test
+package disktest
 
 // raceEnabled: under -race the 4.5 GiB fixtures are sampled, not read whole.
 const raceEnabled = true

@@ -1,5 +1,5 @@
 //go:build !race
 
-package vmdk_test
+package disktest
 
 const raceEnabled = false
