@@ -142,12 +142,24 @@ func (pl *planner) uninstaller(fam string) string {
 // silentUninstall makes an UninstallString run without prompts: MSI
 // packages get /X (the string often says /I: RHBZ#1917760) and quiet
 // flags; Red Hat's Xen PV uninst.exe becomes _uninst.exe.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
 func silentUninstall(s string) string {
 	s = strings.TrimSpace(s)
 	if strings.ContainsAny(s, "\r\n") || s == "" {
 		return ""
 	}
-	l := strings.ToLower(s)
+	// ASCII-only lowering keeps byte offsets in l valid for s;
+	// strings.ToLower would not on invalid UTF-8 (found by FuzzRegistryStrings).
+	l := asciiLower(s)
 	if strings.HasPrefix(l, "msiexec") {
 		s = strings.Replace(strings.Replace(s, "/I", "/X", 1), "/i", "/X", 1)
 		return s + " /quiet /norestart REBOOT=ReallySuppress"
