@@ -225,3 +225,21 @@ func AllZero(p []byte) bool {
 	}
 	return true
 }
+
+// ReadParent fills q with the parent's bytes at pos, or zeros where there is
+// no parent: what a differencing layer reads where it holds no data. A
+// parent smaller than the child reads as zeros past its end.
+func ReadParent(parent Image, q []byte, pos int64) error {
+	if parent == nil {
+		clear(q)
+		return nil
+	}
+	n := int(max(0, min(int64(len(q)), parent.Size()-pos)))
+	if n > 0 {
+		if _, err := parent.ReadAt(q[:n], pos); err != nil {
+			return fmt.Errorf("parent: %w", err)
+		}
+	}
+	clear(q[n:])
+	return nil
+}

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/pvinject/pvinject/core/disk"
+	"github.com/pvinject/pvinject/core/disk/internal/lru"
 )
 
 // Format is the qcow2 container.
@@ -44,13 +45,13 @@ type Image struct {
 
 	mu       sync.Mutex // guards everything below
 	l1       []uint64
-	l2cache  *lru[[]uint64]
-	rbcache  *lru[[]byte]
+	l2cache  *lru.Cache[[]uint64]
+	rbcache  *lru.Cache[[]byte]
 	refTable []uint64
-	zcache   *lru[[]byte] // decompressed compressed clusters, by L2 entry
-	fileEnd  int64        // next free host offset, cluster aligned
-	prepared bool         // first-write header fixes done
-	err      error        // sticky write error
+	zcache   *lru.Cache[[]byte] // decompressed compressed clusters, by L2 entry
+	fileEnd  int64              // next free host offset, cluster aligned
+	prepared bool               // first-write header fixes done
+	err      error              // sticky write error
 	closed   bool
 }
 
@@ -105,7 +106,7 @@ func open(path string, b disk.Backing, opts disk.Options, owned bool) (*Image, e
 		return nil, err
 	}
 	ncache := max(16, cacheBytes/int(m.cs))
-	m.l2cache, m.rbcache, m.zcache = newLRU[[]uint64](ncache), newLRU[[]byte](ncache), newLRU[[]byte](4)
+	m.l2cache, m.rbcache, m.zcache = lru.New[[]uint64](ncache), lru.New[[]byte](ncache), lru.New[[]byte](4)
 	m.fileEnd = (fsize + m.cs - 1) &^ (m.cs - 1)
 	if h.backingFile != "" {
 		if opts.OpenParent == nil {

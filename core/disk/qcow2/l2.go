@@ -72,14 +72,14 @@ func (m *Image) l2Table(i int64) ([]uint64, int64, error) {
 	if off%m.cs != 0 || off+m.cs > m.fileEnd {
 		return nil, 0, m.ferr("L1 table", int64(m.h.l1Offset)+i*8, fmt.Sprintf("L2 table offset %d is unaligned or past the end of the file (%d)", off, m.fileEnd), nil)
 	}
-	if t, ok := m.l2cache.get(off); ok {
+	if t, ok := m.l2cache.Get(off); ok {
 		return t, off, nil
 	}
 	t, err := m.readTable(off, int(m.l2n), "L2 table")
 	if err != nil {
 		return nil, 0, err
 	}
-	m.l2cache.put(off, t)
+	m.l2cache.Put(off, t)
 	return t, off, nil
 }
 
@@ -119,7 +119,7 @@ func (m *Image) decompress(e uint64, held bool) ([]byte, error) {
 		}
 	}
 	lock()
-	c, ok := m.zcache.get(int64(e))
+	c, ok := m.zcache.Get(int64(e))
 	unlock()
 	if ok {
 		return c, nil
@@ -137,7 +137,7 @@ func (m *Image) decompress(e uint64, held bool) ([]byte, error) {
 		return nil, m.ferr("compressed cluster", off, "deflate stream does not decode to a full cluster", err)
 	}
 	lock()
-	m.zcache.put(int64(e), out)
+	m.zcache.Put(int64(e), out)
 	unlock()
 	return out, nil
 }

@@ -15,7 +15,7 @@ func (m *Image) refBits() int64 { return 1 << m.h.refcountOrder }
 func (m *Image) refPerBlock() int64 { return m.cs * 8 / m.refBits() }
 
 func (m *Image) refBlock(off int64) ([]byte, error) {
-	if b, ok := m.rbcache.get(off); ok {
+	if b, ok := m.rbcache.Get(off); ok {
 		return b, nil
 	}
 	if off%m.cs != 0 || off+m.cs > m.fileEnd {
@@ -25,7 +25,7 @@ func (m *Image) refBlock(off int64) ([]byte, error) {
 	if _, err := readFullAt(m.b, b, off); err != nil {
 		return nil, m.ferr("refcount block", off, "cannot be read", err)
 	}
-	m.rbcache.put(off, b)
+	m.rbcache.Put(off, b)
 	return b, nil
 }
 
@@ -140,7 +140,7 @@ func (m *Image) newRefBlock(ti int64, depth int) (int64, error) {
 	if _, err := m.b.WriteAt(b, off); err != nil {
 		return 0, fmt.Errorf("qcow2: write refcount block of %s at %d: %w", m.path, off, err)
 	}
-	m.rbcache.put(off, b)
+	m.rbcache.Put(off, b)
 	if !covered {
 		if err := m.setRefcount(self, 1, depth+1); err != nil {
 			return 0, err

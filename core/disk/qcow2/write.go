@@ -263,7 +263,7 @@ func (m *Image) ensureL2(i int64) ([]uint64, int64, error) {
 		return nil, 0, fmt.Errorf("write new L2 table at %d: %w", off, err)
 	}
 	t = make([]uint64, m.l2n)
-	m.l2cache.put(off, t)
+	m.l2cache.Put(off, t)
 	if err := m.writeEntry(m.l1, int64(m.h.l1Offset), i, uint64(off)|flagCopied); err != nil {
 		return nil, 0, err
 	}

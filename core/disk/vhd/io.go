@@ -44,22 +44,8 @@ func (m *Image) ReadAt(p []byte, off int64) (int, error) {
 	return len(p), nil
 }
 
-// readParent fills q with the parent's bytes at pos, or zeros.
-func (m *Image) readParent(q []byte, pos int64) error {
-	if m.parent == nil {
-		clear(q)
-		return nil
-	}
-	// A parent smaller than the child reads as zeros past its end.
-	n := int(max(0, min(int64(len(q)), m.parent.Size()-pos)))
-	if n > 0 {
-		if _, err := m.parent.ReadAt(q[:n], pos); err != nil {
-			return fmt.Errorf("parent: %w", err)
-		}
-	}
-	clear(q[n:])
-	return nil
-}
+// readParent reads what this layer does not hold: see disk.ReadParent.
+func (m *Image) readParent(q []byte, pos int64) error { return disk.ReadParent(m.parent, q, pos) }
 
 // readMixed reads a differencing block: sectors whose bitmap bit is set come
 // from this file, the others from the parent.

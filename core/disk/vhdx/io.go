@@ -40,20 +40,8 @@ func (m *Image) ReadAt(p []byte, off int64) (int, error) {
 	return len(p), nil
 }
 
-func (m *Image) readParent(q []byte, pos int64) error {
-	if m.parent == nil {
-		clear(q)
-		return nil
-	}
-	n := int(max(0, min(int64(len(q)), m.parent.Size()-pos)))
-	if n > 0 {
-		if _, err := m.parent.ReadAt(q[:n], pos); err != nil {
-			return fmt.Errorf("parent: %w", err)
-		}
-	}
-	clear(q[n:])
-	return nil
-}
+// readParent reads what this layer does not hold: see disk.ReadParent.
+func (m *Image) readParent(q []byte, pos int64) error { return disk.ReadParent(m.parent, q, pos) }
 
 // readPartial reads a partially present block: sectors whose bit is set in
 // the chunk's sector bitmap come from this file, the others from the parent.

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/pvinject/pvinject/core/disk"
+	"github.com/pvinject/pvinject/core/disk/internal/lru"
 )
 
 // grain states of a sparse extent
@@ -34,8 +35,8 @@ type sparseExtent struct {
 	fileEnd    int64    // next free byte, sector aligned
 	stream     bool     // compressed grains: read-only
 	damaged    string   // why writes are refused ("" when they are not)
-	gtcache    *lru[[]uint32]
-	zcache     *lru[[]byte]
+	gtcache    *lru.Cache[[]uint32]
+	zcache     *lru.Cache[[]byte]
 }
 
 func (s *sparseExtent) ferr(structure string, off int64, reason string, err error) error {
@@ -76,8 +77,8 @@ func openSparse(path string, b disk.Backing) (*sparseExtent, error) {
 	s.h, s.grainBytes, s.gtes = h, int64(h.grainSize)*sector, int64(h.numGTEs)
 	s.stream = h.flags&flagCompressed != 0
 	s.fileEnd = (fsize + sector - 1) &^ (sector - 1)
-	s.gtcache = newLRU[[]uint32](max(16, (8<<20)/int(s.gtes*4)))
-	s.zcache = newLRU[[]byte](4)
+	s.gtcache = lru.New[[]uint32](max(16, (8<<20)/int(s.gtes*4)))
+	s.zcache = lru.New[[]byte](4)
 	n := int64(h.gdEntries())
 	if n*4 > fsize {
 		return nil, s.ferr("grain directory", -1, fmt.Sprintf("%d entries cannot fit in a %d-byte file", n, fsize), nil)
@@ -128,7 +129,7 @@ func (s *sparseExtent) readGD(off, n, fsize int64) ([]uint32, error) {
 
 func (s *sparseExtent) gt(sec uint32) ([]uint32, error) {
 	off := int64(sec) * sector
-	if t, ok := s.gtcache.get(off); ok {
+	if t, ok := s.gtcache.Get(off); ok {
 		return t, nil
 	}
 	buf := make([]byte, s.gtes*4)
@@ -139,7 +140,7 @@ func (s *sparseExtent) gt(sec uint32) ([]uint32, error) {
 	for i := range t {
 		t[i] = binary.LittleEndian.Uint32(buf[i*4:])
 	}
-	s.gtcache.put(off, t)
+	s.gtcache.Put(off, t)
 	return t, nil
 }
 
@@ -176,7 +177,7 @@ func (s *sparseExtent) lookup(g int64) (grainKind, int64, error) {
 func (s *sparseExtent) readCompressed(off int64, lk func(func())) ([]byte, error) {
 	var c []byte
 	var ok bool
-	lk(func() { c, ok = s.zcache.get(off) })
+	lk(func() { c, ok = s.zcache.Get(off) })
 	if ok {
 		return c, nil
 	}
@@ -200,7 +201,7 @@ func (s *sparseExtent) readCompressed(off int64, lk func(func())) ([]byte, error
 	if got, err := io.ReadFull(zr, out); err != nil && !(err == io.ErrUnexpectedEOF && got > 0) {
 		return nil, s.ferr("compressed grain", off, "zlib stream does not decode", err)
 	}
-	lk(func() { s.zcache.put(off, out) })
+	lk(func() { s.zcache.Put(off, out) })
 	return out, nil
 }
 
@@ -272,7 +273,7 @@ func (s *sparseExtent) newGT(d []uint32, dirOff, gdi int64) error {
 		return fmt.Errorf("vmdk: write grain directory of %s: %w", s.path, err)
 	}
 	d[gdi] = uint32(off / sector)
-	s.gtcache.put(off, make([]uint32, s.gtes))
+	s.gtcache.Put(off, make([]uint32, s.gtes))
 	return nil
 }
 
