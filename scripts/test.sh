@@ -10,28 +10,34 @@ source scripts/env.sh
 scripts/deps.sh test
 export PVINJECT_STRICT=${PVINJECT_STRICT:-1}
 start=$(date +%s)
+failed=()
 step() { echo; echo "== $* ($(( $(date +%s) - start )) s)"; }
+# gate NAME CMD...: runs one gate; a failure is recorded and the next gate
+# still runs, so one CI run shows every broken gate, not just the first.
+gate() {
+  local name=$1; shift
+  step "$name"
+  if ! "$@"; then
+    echo "!! FAILED: $name"
+    failed+=("$name")
+  fi
+}
+gofmt_clean() {
+  local bad
+  bad=$(gofmt -l cmd core wizard ui assets internal 2>/dev/null || true)
+  [ -z "$bad" ] || { echo "gofmt would change:"; echo "$bad"; return 1; }
+}
 
-step gofmt
-bad=$(gofmt -l cmd core wizard ui assets 2>/dev/null || true)
-[ -z "$bad" ] || { echo "gofmt would change:"; echo "$bad"; exit 1; }
+gate gofmt gofmt_clean
+gate "go vet" go vet ./...
+gate staticcheck staticcheck ./...
+gate "go test -race ./core/..." go test -race -count=1 -timeout 30m ./core/...
+gate "go test ./wizard/... ./ui/... ./cmd/... ./internal/..." go test -count=1 -timeout 20m ./wizard/... ./ui/... ./cmd/... ./internal/...
+gate "fuzz targets (${FUZZTIME:=8s} each)" env FUZZTIME="$FUZZTIME" scripts/fuzz.sh
+gate "GUI smoke test under Xvfb" scripts/gui-smoke.sh
 
-step go vet
-go vet ./...
-
-step staticcheck
-staticcheck ./...
-
-step "go test -race ./core/..."
-go test -race -count=1 -timeout 30m ./core/...
-
-step "go test ./wizard/... ./ui/... ./cmd/..."
-go test -count=1 -timeout 20m ./wizard/... ./ui/... ./cmd/...
-
-step "fuzz targets (${FUZZTIME:=8s} each)"
-FUZZTIME=$FUZZTIME scripts/fuzz.sh
-
-step "GUI smoke test under Xvfb"
-scripts/gui-smoke.sh
-
+if [ ${#failed[@]} -gt 0 ]; then
+  step "FAILED gates: ${failed[*]}"
+  exit 1
+fi
 step "all gates passed"

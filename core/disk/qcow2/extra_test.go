@@ -110,6 +110,7 @@ func TestRefusals(t *testing.T) {
 		{"zstd.qcow2", false, isFormat, false},
 		{"datafile.qcow2", false, isFormat, false},
 		{"luks.qcow2", false, isFormat, false},
+		{"aes.qcow2", false, isFormat, false},
 		{"orphan.qcow2", false, anyErr, false},
 		{"loop.qcow2", false, anyErr, false},
 	} {
