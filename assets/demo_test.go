@@ -3,7 +3,6 @@ package assets_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"github.com/pvinject/pvinject/core/guest"
 	"github.com/pvinject/pvinject/core/inspect"
 	"github.com/pvinject/pvinject/core/matrix"
+	"github.com/pvinject/pvinject/internal/testenv"
 )
 
 // The embedded demo must stay small: it ships inside every binary.
@@ -110,7 +110,7 @@ func TestDemoFreshCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pristine := hashFile(t, img)
+	pristine := testenv.FileSHA256(t, img)
 	f, err := os.OpenFile(img, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +131,7 @@ func TestDemoFreshCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if img2 != img || hashFile(t, img2) != pristine {
+	if img2 != img || testenv.FileSHA256(t, img2) != pristine {
 		t.Errorf("second DemoImage did not restore the pristine image")
 	}
 	for _, p := range []string{leftover, output} {
@@ -142,13 +142,4 @@ func TestDemoFreshCopy(t *testing.T) {
 	if _, err := os.Stat(keep); err != nil {
 		t.Errorf("a file that is not the demo's was removed: %v", err)
 	}
-}
-
-func hashFile(t *testing.T, p string) [32]byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sha256.Sum256(b)
 }

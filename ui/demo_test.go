@@ -1,8 +1,6 @@
 package ui
 
 import (
-	"crypto/sha256"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,22 +41,6 @@ func (h *harness) hasTextPrefix(prefix string) bool {
 	return ok
 }
 
-func fileSum(t *testing.T, path string) [32]byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		t.Fatalf("hashing %s: %v", path, err)
-	}
-	var s [32]byte
-	copy(s[:], h.Sum(nil))
-	return s
-}
-
 // TestWalkDemoRealCore taps through the six steps on the bundled demo over
 // the real core: open, detect, verdicts, plan, options, apply to a new
 // image, verify it with qemu-img, and roll back from the report.
@@ -68,7 +50,7 @@ func TestWalkDemoRealCore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := fileSum(t, img)
+	before := testenv.FileSHA256(t, img)
 	out := filepath.Join(t.TempDir(), "demo-kvm.qcow2")
 	h := newRealHarness(t)
 
@@ -160,7 +142,7 @@ func TestWalkDemoRealCore(t *testing.T) {
 	if want := "Registry (" + strconv.Itoa(len(st.Plan.Registry)) + ")"; d.tabs.Items[2].Text != want {
 		t.Errorf("step 4: tab %q, want %q", d.tabs.Items[2].Text, want)
 	}
-	if fileSum(t, img) != before {
+	if testenv.FileSHA256(t, img) != before {
 		t.Fatal("the source changed before Apply")
 	}
 
@@ -218,7 +200,7 @@ func TestWalkDemoRealCore(t *testing.T) {
 	if b, err := exec.Command("qemu-img", "check", out).CombinedOutput(); err != nil || !strings.Contains(string(b), "No errors were found") {
 		t.Fatalf("qemu-img check %s: %v\n%s", out, err, b)
 	}
-	if fileSum(t, img) != before {
+	if testenv.FileSHA256(t, img) != before {
 		t.Fatal("applying to a new image changed the source image")
 	}
 	if !journal.Exists(out) {
@@ -234,7 +216,7 @@ func TestWalkDemoRealCore(t *testing.T) {
 	if journal.Exists(out) {
 		t.Fatalf("journal %s still there after rollback", journal.Path(out))
 	}
-	if fileSum(t, img) != before {
+	if testenv.FileSHA256(t, img) != before {
 		t.Fatal("rollback changed the source image")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/pvinject/pvinject/core/inject"
+	"github.com/pvinject/pvinject/internal/testenv"
 )
 
 func writeAnswers(t *testing.T, dir, body string) string {
@@ -50,9 +51,9 @@ func TestBatchOneBroken(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(fx, "disks", win10)
 	var images []string
-	sums := map[string]string{}
+	sums := map[string][32]byte{}
 	for i := 1; i <= 8; i++ {
-		img := copyFile(t, src, dir, fmt.Sprintf("student%d.qcow2", i))
+		img := testenv.CopyFile(t, src, filepath.Join(dir, fmt.Sprintf("student%d.qcow2", i)))
 		images = append(images, img)
 	}
 	// student5: the qcow2 header survives, its L1 table does not.
@@ -65,7 +66,7 @@ func TestBatchOneBroken(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, img := range images {
-		sums[img] = fileSHA(t, img)
+		sums[img] = testenv.FileSHA256(t, img)
 	}
 	answers := writeAnswers(t, dir, fmt.Sprintf(`{"version": 1, "drivers": %q, "set": "virtio-win", "output": "{dir}/{name}-kvm.qcow2", "mtu": 1500}`, virtioTree(fx)))
 
@@ -78,7 +79,7 @@ func TestBatchOneBroken(t *testing.T) {
 	for i, img := range images {
 		name := filepath.Base(img)
 		out := filepath.Join(dir, fmt.Sprintf("student%d-kvm.qcow2", i+1))
-		if fileSHA(t, img) != sums[img] {
+		if testenv.FileSHA256(t, img) != sums[img] {
 			t.Errorf("%s changed", name)
 		}
 		noTrace(t, img)
@@ -118,9 +119,9 @@ func TestBatchAllRefused(t *testing.T) {
 	dir := t.TempDir()
 	var images []string
 	for i := 1; i <= 3; i++ {
-		images = append(images, copyFile(t, filepath.Join(fx, "disks", win10), dir, fmt.Sprintf("s%d.qcow2", i)))
+		images = append(images, testenv.CopyFile(t, filepath.Join(fx, "disks", win10), filepath.Join(dir, fmt.Sprintf("s%d.qcow2", i))))
 	}
-	sum := fileSHA(t, images[0])
+	sum := testenv.FileSHA256(t, images[0])
 	// Unsigned packages on x64 guests without allow_unsigned.
 	answers := writeAnswers(t, dir, fmt.Sprintf(`{"version": 1, "drivers": %q, "set": "inf", "output": "{dir}/{name}-kvm.qcow2"}`,
 		filepath.Join(fx, "drivers", "folder", "nocat")))
@@ -138,7 +139,7 @@ func TestBatchAllRefused(t *testing.T) {
 		t.Errorf("summary:\n%s", r.stdout)
 	}
 	for i, img := range images {
-		if fileSHA(t, img) != sum {
+		if testenv.FileSHA256(t, img) != sum {
 			t.Errorf("%s changed", img)
 		}
 		noTrace(t, img)

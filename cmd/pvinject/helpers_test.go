@@ -3,14 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -57,43 +53,6 @@ func injectFixture(t testing.TB) string {
 	testenv.RequireTool(t, "hivexregedit", "qemu-img", "ntfs-3g", "mkntfs", "sfdisk")
 	testenv.Corpus(t) // guests.sh merges into the corpus's minimal hive
 	return testenv.Fixture(t, "inject")
-}
-
-// copyFile copies src into dir (the fixture disks used here are qcow2 or
-// small raw files) and returns the new path.
-func copyFile(t testing.TB, src, dir, name string) string {
-	t.Helper()
-	dst := filepath.Join(dir, name)
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
-
-func fileSHA(t testing.TB, p string) string {
-	t.Helper()
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 // qemuImg runs qemu-img, an oracle independent of the code under test.

@@ -36,8 +36,8 @@ func noTrace(t *testing.T, img string) {
 func TestInjectDryRun(t *testing.T) {
 	fx := injectFixture(t)
 	dir := t.TempDir()
-	img := copyFile(t, filepath.Join(fx, "disks", win10), dir, "win10.qcow2")
-	sum := fileSHA(t, img)
+	img := testenv.CopyFile(t, filepath.Join(fx, "disks", win10), filepath.Join(dir, "win10.qcow2"))
+	sum := testenv.FileSHA256(t, img)
 	out := filepath.Join(dir, "new.qcow2")
 
 	r := cli(t, "inject", "--drivers", virtioTree(fx), "--dry-run", img)
@@ -87,7 +87,7 @@ func TestInjectDryRun(t *testing.T) {
 		t.Errorf("plan from the answer file targets %q, want %s", ap.Target, filepath.Join(dir, "win10-kvm.qcow2"))
 	}
 
-	if fileSHA(t, img) != sum {
+	if testenv.FileSHA256(t, img) != sum {
 		t.Error("--dry-run changed the image")
 	}
 	noTrace(t, img)
@@ -105,8 +105,8 @@ func TestInjectOutputVerify(t *testing.T) {
 	fx := injectFixture(t)
 	testenv.RequireTool(t, "fls")
 	dir := t.TempDir()
-	src := copyFile(t, filepath.Join(fx, "disks", win10), dir, "win10.qcow2")
-	sum := fileSHA(t, src)
+	src := testenv.CopyFile(t, filepath.Join(fx, "disks", win10), filepath.Join(dir, "win10.qcow2"))
+	sum := testenv.FileSHA256(t, src)
 	out := filepath.Join(dir, "win10-kvm.qcow2")
 
 	r := cli(t, "inject", "--drivers", virtioTree(fx), "--output", out, src)
@@ -116,7 +116,7 @@ func TestInjectOutputVerify(t *testing.T) {
 	if !strings.Contains(r.stdout, out) {
 		t.Errorf("report on stdout does not name %s:\n%s", out, r.stdout)
 	}
-	if fileSHA(t, src) != sum {
+	if testenv.FileSHA256(t, src) != sum {
 		t.Error("inject --output changed the source image")
 	}
 	noTrace(t, src)
@@ -155,8 +155,8 @@ func TestInjectOutputVerify(t *testing.T) {
 	}
 
 	// The untouched source with the result's report must not verify.
-	liar := copyFile(t, src, dir, "liar.qcow2")
-	copyFile(t, out+inject.ReportSuffix, dir, "liar.qcow2"+inject.ReportSuffix)
+	liar := testenv.CopyFile(t, src, filepath.Join(dir, "liar.qcow2"))
+	testenv.CopyFile(t, out+inject.ReportSuffix, filepath.Join(dir, "liar.qcow2"+inject.ReportSuffix))
 	bad := cli(t, "verify", liar)
 	if bad.code != exitError {
 		t.Errorf("verify of an image that lacks the report's changes: %v", bad)
@@ -176,8 +176,8 @@ func TestInjectOutputVerify(t *testing.T) {
 func TestInjectInPlaceRollback(t *testing.T) {
 	fx := injectFixture(t)
 	dir := t.TempDir()
-	img := copyFile(t, filepath.Join(fx, "disks", win10), dir, "win10.qcow2")
-	sum := fileSHA(t, img)
+	img := testenv.CopyFile(t, filepath.Join(fx, "disks", win10), filepath.Join(dir, "win10.qcow2"))
+	sum := testenv.FileSHA256(t, img)
 
 	r := cli(t, "inject", "--drivers", virtioTree(fx), "--in-place", "--mtu", "9000", "--write-cache", "off", "--json", img)
 	if r.code != exitOK || r.stderr != "" {
@@ -198,7 +198,7 @@ func TestInjectInPlaceRollback(t *testing.T) {
 	if !rep.Applied || !rep.Verify.OK || rep.Verify.Files == 0 || rep.Plan.Target != img || !strings.Contains(rep.Rollback, "pvinject rollback") {
 		t.Errorf("--json report: %+v", rep)
 	}
-	if fileSHA(t, img) == sum {
+	if testenv.FileSHA256(t, img) == sum {
 		t.Fatal("inject --in-place left the image unchanged")
 	}
 	if !journal.Exists(img) {
@@ -213,7 +213,7 @@ func TestInjectInPlaceRollback(t *testing.T) {
 	if rb.code != exitOK || !strings.Contains(rb.stdout, "restored") || rb.stderr != "" {
 		t.Fatalf("rollback: %v", rb)
 	}
-	if got := fileSHA(t, img); got != sum {
+	if got := testenv.FileSHA256(t, img); got != sum {
 		t.Errorf("after rollback sha256 %s, want the original %s", got, sum)
 	}
 	if journal.Exists(img) {
@@ -237,7 +237,7 @@ func TestInjectInPlaceRollback(t *testing.T) {
 func TestInjectAccept(t *testing.T) {
 	fx := injectFixture(t)
 	dir := t.TempDir()
-	img := copyFile(t, filepath.Join(fx, "disks", win10), dir, "win10.qcow2")
+	img := testenv.CopyFile(t, filepath.Join(fx, "disks", win10), filepath.Join(dir, "win10.qcow2"))
 	if r := cli(t, "inject", "--drivers", virtioTree(fx), "--in-place", img); r.code != exitOK {
 		t.Fatalf("first inject: %v", r)
 	}
@@ -276,19 +276,19 @@ func TestInjectRefusals(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			img := copyFile(t, filepath.Join(fx, "disks", c.disk), dir, "guest"+filepath.Ext(c.disk))
-			var childSum string
+			img := testenv.CopyFile(t, filepath.Join(fx, "disks", c.disk), filepath.Join(dir, "guest"+filepath.Ext(c.disk)))
+			var childSum [32]byte
 			if c.child {
 				child := filepath.Join(dir, "child.qcow2")
 				qemuImg(t, "create", "-q", "-f", "qcow2", "-b", filepath.Base(img), "-F", "qcow2", child)
-				childSum = fileSHA(t, child)
+				childSum = testenv.FileSHA256(t, child)
 				defer func() {
-					if fileSHA(t, child) != childSum {
+					if testenv.FileSHA256(t, child) != childSum {
 						t.Error("the child image changed")
 					}
 				}()
 			}
-			sum := fileSHA(t, img)
+			sum := testenv.FileSHA256(t, img)
 			out := filepath.Join(dir, "out.qcow2")
 			args := []string{"inject", "--drivers", filepath.Join(fx, "drivers", c.drivers)}
 			if c.inPlace {
@@ -304,7 +304,7 @@ func TestInjectRefusals(t *testing.T) {
 				t.Errorf("refusal printed on stdout: %q", r.stdout)
 			}
 			wantOneLine(t, r, append([]string{filepath.Base(img), "refused"}, c.want...)...)
-			if fileSHA(t, img) != sum {
+			if testenv.FileSHA256(t, img) != sum {
 				t.Error("a refused injection changed the image")
 			}
 			noTrace(t, img)
@@ -317,7 +317,7 @@ func TestInjectRefusals(t *testing.T) {
 	// The same unsigned package passes with --allow-unsigned: the refusal
 	// above was about the signature, not something else.
 	dir := t.TempDir()
-	img := copyFile(t, filepath.Join(fx, "disks", win10), dir, "guest.qcow2")
+	img := testenv.CopyFile(t, filepath.Join(fx, "disks", win10), filepath.Join(dir, "guest.qcow2"))
 	nocat := filepath.Join(fx, "drivers", "folder", "nocat")
 	if r := cli(t, "inject", "--drivers", nocat, "--dry-run", img); !strings.Contains(r.stdout, "BLOCKER") || r.code != exitRefused {
 		t.Errorf("--dry-run of an unsigned package: want the plan with its BLOCKER and status 3: %v", r)

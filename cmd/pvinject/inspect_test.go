@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pvinject/pvinject/internal/testenv"
 )
 
 // inspectJSON is the part of `inspect --json` the command contract names.
@@ -88,10 +90,10 @@ func sfdiskParts(t *testing.T, raw string) []sfdiskPart {
 func TestInspectJSON(t *testing.T) {
 	fx := injectFixture(t)
 	dir := t.TempDir()
-	base := copyFile(t, filepath.Join(fx, "disks", "2k8r2-sp1.raw"), dir, "base.raw")
+	base := testenv.CopyFile(t, filepath.Join(fx, "disks", "2k8r2-sp1.raw"), filepath.Join(dir, "base.raw"))
 	top := filepath.Join(dir, "top.qcow2")
 	qemuImg(t, "create", "-q", "-f", "qcow2", "-b", "base.raw", "-F", "raw", top)
-	baseSum, topSum := fileSHA(t, base), fileSHA(t, top)
+	baseSum, topSum := testenv.FileSHA256(t, base), testenv.FileSHA256(t, top)
 
 	r := cli(t, "inspect", "--json", top)
 	if r.code != exitOK || r.stderr != "" {
@@ -180,7 +182,7 @@ func TestInspectJSON(t *testing.T) {
 		t.Errorf("oracle-pv-3.2.3 verdict for 2008 R2 SP1 x64: %q (all: %v)", v, verdicts)
 	}
 
-	if fileSHA(t, base) != baseSum || fileSHA(t, top) != topSum {
+	if testenv.FileSHA256(t, base) != baseSum || testenv.FileSHA256(t, top) != topSum {
 		t.Error("inspect changed the image or its backing file")
 	}
 

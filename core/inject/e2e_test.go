@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pvinject/pvinject/core/internal/testenv"
 	"github.com/pvinject/pvinject/core/journal"
 )
 
@@ -35,7 +36,8 @@ var e2eCases = []injectCase{
 	{"2k22", "raw", 0, "", "on"},
 	{"7-sp1-x86-oracle322", "raw", 0, "", ""}, // old Xen stack disabled and unfiltered
 	{"2k22", "raw", 9000, "xen", ""},
-	{"2k22", "raw", 1500, "oracle", ""}, // unsupported, overridden; installer staged
+	{"2k22", "raw", 1500, "oracle", ""},       // unsupported, overridden; installer staged
+	{"real-win10-19041", "raw", 9000, "", ""}, // the real SYSTEM hive Windows wrote
 }
 
 // TestInjectEndToEnd injects virtio-win into every synthetic guest and
@@ -44,16 +46,11 @@ var e2eCases = []injectCase{
 // and qemu-img check are clean, and nothing outside the plan changed.
 func TestInjectEndToEnd(t *testing.T) {
 	dir := fixture(t)
-	testenv := []string{"ntfscat", "ntfsfix", "fusermount"}
-	for _, tool := range testenv {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (run make test-deps)", tool)
-		}
-	}
+	testenv.RequireTool(t, "ntfscat", "ntfsfix", "fusermount")
 	for _, c := range e2eCases {
 		t.Run(c.guest+"."+c.ext+"."+c.drivers, func(t *testing.T) {
 			src := filepath.Join(dir, "disks", c.guest+"."+c.ext)
-			img := copyDisk(t, src)
+			img := testenv.CopyInto(t, src, t.TempDir())
 			beforeVol := volumeOf(t, img)
 			before := tree(t, beforeVol)
 
@@ -111,7 +108,7 @@ func TestInjectEndToEnd(t *testing.T) {
 			if err := Rollback(img); err != nil {
 				t.Fatal(err)
 			}
-			if fileSHA(t, img) != fileSHA(t, src) {
+			if testenv.FileSHA256(t, img) != testenv.FileSHA256(t, src) {
 				t.Error("rollback did not restore the original bytes")
 			}
 		})
@@ -296,6 +293,36 @@ func caseChecks(t *testing.T, c injectCase, p *Plan, sys map[string]map[string]r
 			want := []byte("P\x00a\x00r\x00t\x00M\x00g\x00r\x00\x00\x00\x00\x00")
 			if !bytes.Equal(lf.Data, want) {
 				t.Errorf("%s: LowerFilters %q, want only PartMgr", cs, lf.Data)
+			}
+		}
+	case c.guest == "real-win10-19041":
+		// A real Windows 10 SYSTEM hive: the boot-critical service in
+		// every control set, and the DriverPackages entry with Version
+		// beside the packages Windows itself registered.
+		pkgs := 0
+		for k, vals := range sys {
+			if strings.HasPrefix(k, `DRIVERDATABASE\DRIVERPACKAGES\PVINJECT-VIOSTOR.INF_AMD64_`) && !strings.Contains(k[len(`DRIVERDATABASE\DRIVERPACKAGES\`):], `\`) {
+				if v, ok := vals["VERSION"]; !ok || v.Type != 3 || len(v.Data) == 0 {
+					t.Errorf("%s: Version missing or not binary: %+v", k, v)
+				}
+				pkgs++
+			}
+		}
+		if pkgs != 1 {
+			t.Errorf("viostor DriverPackages entries: %d, want 1", pkgs)
+		}
+		others := 0
+		for k := range sys {
+			if strings.HasPrefix(k, `DRIVERDATABASE\DRIVERPACKAGES\`) && strings.Count(k, `\`) == 2 {
+				others++
+			}
+		}
+		if others < 100 {
+			t.Errorf("only %d driver packages in the real hive after injection; Windows' own were lost?", others)
+		}
+		for _, cs := range p.Guest.ControlSets.Present {
+			if v, ok := dword(cs+`\Services\viostor`, "Start"); !ok || v != 0 {
+				t.Errorf("%s: viostor Start = %d, %v", cs, v, ok)
 			}
 		}
 	case c.drivers == "xen":

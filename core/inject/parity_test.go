@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf16"
+
+	"github.com/pvinject/pvinject/core/internal/testenv"
 )
 
 // TestParityWithVirtCustomize: for viostor on Windows 7 (CriticalDeviceDatabase)
@@ -29,7 +31,7 @@ func TestParityWithVirtCustomize(t *testing.T) {
 		{"10-x64-virtio", "peer-viostor-w10.txt", "w10"},
 	} {
 		t.Run(c.disk, func(t *testing.T) {
-			img := copyDisk(t, filepath.Join(dir, "disks", c.disk+".raw"))
+			img := testenv.CopyInto(t, filepath.Join(dir, "disks", c.disk+".raw"), t.TempDir())
 			p, err := BuildPlan(context.Background(), Request{Image: img, Drivers: filepath.Join(dir, "drivers", "virtio-tree"), InPlace: true})
 			if err != nil {
 				t.Fatal(err)

@@ -11,7 +11,6 @@ import (
 	"github.com/pvinject/pvinject/core/firstboot"
 	"github.com/pvinject/pvinject/core/guest"
 	"github.com/pvinject/pvinject/core/hive"
-	"github.com/pvinject/pvinject/core/ntfs"
 	"github.com/pvinject/pvinject/core/safety"
 )
 
@@ -24,7 +23,7 @@ const (
 // planner computes a Plan against the read-only volume and hives.
 type planner struct {
 	p         *Plan
-	vol       *ntfs.Volume
+	vol       *hiveMemo
 	src       *drivers.Source
 	w         guest.Windows
 	guestArch inf.Arch

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pvinject/pvinject/core/internal/testenv"
 	"github.com/pvinject/pvinject/core/journal"
 	"github.com/pvinject/pvinject/core/safety"
 )
@@ -27,8 +28,8 @@ func TestRefusals(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			img := copyDisk(t, filepath.Join(dir, "disks", c.disk+".raw"))
-			sum := fileSHA(t, img)
+			img := testenv.CopyInto(t, filepath.Join(dir, "disks", c.disk+".raw"), t.TempDir())
+			sum := testenv.FileSHA256(t, img)
 			p, err := BuildPlan(context.Background(), Request{Image: img, Drivers: c.drivers, InPlace: true})
 			if err != nil {
 				t.Fatal(err)
@@ -50,7 +51,7 @@ func TestRefusals(t *testing.T) {
 			if r.Reason == "" || r.Remedy == "" {
 				t.Errorf("refusal lacks reason or remedy: %+v", r)
 			}
-			if fileSHA(t, img) != sum {
+			if testenv.FileSHA256(t, img) != sum {
 				t.Error("image changed")
 			}
 			if journal.Exists(img) {
@@ -92,7 +93,7 @@ func TestAllowUnsigned(t *testing.T) {
 // and the injection goes ahead.
 func TestUnsigned32Bit(t *testing.T) {
 	dir := fixture(t)
-	img := copyDisk(t, filepath.Join(dir, "disks", "10-x86.raw"))
+	img := testenv.CopyInto(t, filepath.Join(dir, "disks", "10-x86.raw"), t.TempDir())
 	p, err := BuildPlan(context.Background(), Request{Image: img, Drivers: filepath.Join(dir, "unsigned-x86"), InPlace: true})
 	if err != nil {
 		t.Fatal(err)

@@ -36,11 +36,11 @@ func TestCrashThenRollback(t *testing.T) {
 	dir := fixture(t)
 	src := filepath.Join(dir, "disks", "10-x64-virtio.qcow2")
 	drv := filepath.Join(dir, "drivers", "virtio-tree")
-	sum := fileSHA(t, src)
+	sum := testenv.FileSHA256(t, src)
 
 	// Count the writes of a whole run.
 	count := &faultinject.Opener{}
-	img := copyDisk(t, src)
+	img := testenv.CopyInto(t, src, t.TempDir())
 	if _, err := ApplyWith(context.Background(), planFor(t, img, drv), nil, count); err != nil {
 		t.Fatal(err)
 	}
@@ -81,18 +81,18 @@ func TestCrashThenRollback(t *testing.T) {
 		if err := Rollback(img); err != nil {
 			t.Fatalf("rollback after write %d: %v", n, err)
 		}
-		if fileSHA(t, img) != sum {
+		if testenv.FileSHA256(t, img) != sum {
 			t.Fatalf("killed after write %d of %d (%v): rollback did not restore the image", n, total, mode)
 		}
 	}
 	t.Logf("killed after each of writes 1..%d in turn; every rollback restored the original sha256", total-1)
 	// Apply's own failure path: a failed write rolls back before returning.
-	img = copyDisk(t, src)
+	img = testenv.CopyInto(t, src, t.TempDir())
 	_, err = ApplyWith(context.Background(), planFor(t, img, drv), nil, &faultinject.Opener{After: total / 2, Mode: faultinject.FailOnce})
 	if err == nil {
 		t.Fatal("no error from a failed write")
 	}
-	if journal.Exists(img) || fileSHA(t, img) != sum {
+	if journal.Exists(img) || testenv.FileSHA256(t, img) != sum {
 		t.Error("Apply did not roll back after a failed write")
 	}
 }
@@ -114,7 +114,7 @@ func isRefusal(err error) bool {
 func TestCancel(t *testing.T) {
 	dir := fixture(t)
 	src := filepath.Join(dir, "disks", "2k22.raw")
-	img := copyDisk(t, src)
+	img := testenv.CopyInto(t, src, t.TempDir())
 	p := planFor(t, img, filepath.Join(dir, "drivers", "virtio-tree"))
 	ctx, cancel := context.WithCancel(context.Background())
 	_, err := Apply(ctx, p, func(frac float64, _ string) {
@@ -125,7 +125,7 @@ func TestCancel(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	if journal.Exists(img) || fileSHA(t, img) != fileSHA(t, src) {
+	if journal.Exists(img) || testenv.FileSHA256(t, img) != testenv.FileSHA256(t, src) {
 		t.Error("cancelled run not rolled back")
 	}
 }
@@ -134,7 +134,7 @@ func TestCancel(t *testing.T) {
 // inject is refused until Accept; Verify works from the saved report.
 func TestJournalKeptAndAccept(t *testing.T) {
 	dir := fixture(t)
-	img := copyDisk(t, filepath.Join(dir, "disks", "11-x64.raw"))
+	img := testenv.CopyInto(t, filepath.Join(dir, "disks", "11-x64.raw"), t.TempDir())
 	drv := filepath.Join(dir, "drivers", "virtio-tree")
 	if _, err := Apply(context.Background(), planFor(t, img, drv), nil); err != nil {
 		t.Fatal(err)
@@ -151,7 +151,7 @@ func TestJournalKeptAndAccept(t *testing.T) {
 		t.Fatalf("second inject not refused: %v", err)
 	}
 	// A plan made before the first run finished is refused by Apply too.
-	img2 := copyDisk(t, filepath.Join(dir, "disks", "11-x64.raw"))
+	img2 := testenv.CopyInto(t, filepath.Join(dir, "disks", "11-x64.raw"), t.TempDir())
 	q := planFor(t, img2, drv)
 	if _, err := Apply(context.Background(), planFor(t, img2, drv), nil); err != nil {
 		t.Fatal(err)
@@ -180,7 +180,7 @@ func TestJournalKeptAndAccept(t *testing.T) {
 func TestOutput(t *testing.T) {
 	dir := fixture(t)
 	src := filepath.Join(dir, "disks", "7-sp0-x86.raw")
-	sum := fileSHA(t, src)
+	sum := testenv.FileSHA256(t, src)
 	out := filepath.Join(t.TempDir(), "out.qcow2")
 	p, err := BuildPlan(context.Background(), Request{Image: src, Drivers: filepath.Join(dir, "drivers", "virtio-tree"), Output: out})
 	if err != nil {
@@ -190,8 +190,8 @@ func TestOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rep.Verify.OK || fileSHA(t, src) != sum || journal.Exists(src) {
-		t.Errorf("verify %+v, source touched: %v", rep.Verify, fileSHA(t, src) != sum)
+	if !rep.Verify.OK || testenv.FileSHA256(t, src) != sum || journal.Exists(src) {
+		t.Errorf("verify %+v, source touched: %v", rep.Verify, testenv.FileSHA256(t, src) != sum)
 	}
 	run(t, "qemu-img", "check", out)
 	if err := Verify(context.Background(), out); err != nil {
@@ -252,8 +252,8 @@ func TestCommittedHiveIgnoresOldLogs(t *testing.T) {
 // prints, text and JSON) leave the image and its folder untouched.
 func TestDryRunWritesNothing(t *testing.T) {
 	dir := fixture(t)
-	img := copyDisk(t, filepath.Join(dir, "disks", "8.1-x86.raw"))
-	sum := fileSHA(t, img)
+	img := testenv.CopyInto(t, filepath.Join(dir, "disks", "8.1-x86.raw"), t.TempDir())
+	sum := testenv.FileSHA256(t, img)
 	p := planFor(t, img, filepath.Join(dir, "drivers", "virtio-tree"))
 	r := p.Report()
 	js, err := r.JSON()
@@ -271,7 +271,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 		}
 	}
 	ents, _ := os.ReadDir(filepath.Dir(img))
-	if fileSHA(t, img) != sum || len(ents) != 1 {
+	if testenv.FileSHA256(t, img) != sum || len(ents) != 1 {
 		t.Errorf("dry run wrote something: %d files beside the image", len(ents))
 	}
 }

@@ -2,11 +2,12 @@ package ntfs
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pvinject/pvinject/core/internal/testenv"
 )
 
 // countingDev counts the bytes a volume reads and writes.
@@ -27,22 +28,6 @@ func (c *countingDev) WriteAt(b []byte, off int64) (int, error) {
 	return n, err
 }
 
-func copyFile(b *testing.B, src, dst string) {
-	in, err := os.Open(src)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		b.Fatal(err)
-	}
-	out.Close()
-}
-
 // benchOp runs op on a fresh copy of the c4k fixture per iteration and
 // reports device bytes read and written per operation, excluding Open.
 func benchOp(b *testing.B, dataBytes int64, op func(b *testing.B, v *Volume)) {
@@ -52,7 +37,7 @@ func benchOp(b *testing.B, dataBytes int64, op func(b *testing.B, v *Volume)) {
 	var elapsed time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		copyFile(b, src, img)
+		testenv.CopyFile(b, src, img)
 		f, err := os.OpenFile(img, os.O_RDWR, 0)
 		if err != nil {
 			b.Fatal(err)

@@ -1,10 +1,11 @@
 package ntfs
 
 import (
-	"crypto/sha256"
 	"errors"
 	"os"
 	"testing"
+
+	"github.com/pvinject/pvinject/core/internal/testenv"
 )
 
 // failingDev lets the first n writes through, then fails every write, as
@@ -27,20 +28,12 @@ func (d *failingDev) WriteAt(b []byte, off int64) (int, error) {
 	return d.f.WriteAt(b, off)
 }
 
-func fileSum(t *testing.T, p string) [32]byte {
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sha256.Sum256(b)
-}
-
 // TestCutOffWriter stops the writer after each of its writes in turn: the
 // volume must then be either byte-identical to the original or marked
 // dirty (so Windows runs chkdsk), and the writer must report the failure.
 func TestCutOffWriter(t *testing.T) {
 	src := copyFixture(t, "hibok")
-	orig := fileSum(t, src)
+	orig := testenv.FileSHA256(t, src)
 	ops := func(v *Volume) error {
 		if err := v.WriteFile("Windows/a.txt", fill(1, 20000)); err != nil {
 			return err
@@ -79,7 +72,7 @@ func TestCutOffWriter(t *testing.T) {
 		if !errors.Is(err, errInjected) {
 			t.Fatalf("cut after %d writes: error does not wrap the device failure: %v", n, err)
 		}
-		if fileSum(t, img) == orig {
+		if testenv.FileSHA256(t, img) == orig {
 			continue
 		}
 		ro, err := openRaw(t, img, false)

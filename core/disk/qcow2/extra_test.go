@@ -1,7 +1,6 @@
 package qcow2_test
 
 import (
-	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
@@ -78,15 +77,6 @@ func refTableClusters(t *testing.T, path string) uint32 {
 	return uint32(b[56])<<24 | uint32(b[57])<<16 | uint32(b[58])<<8 | uint32(b[59])
 }
 
-func fileHash(t *testing.T, path string) [32]byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sha256.Sum256(b)
-}
-
 // TestRefusals opens images that must be refused (entirely, or for
 // writing) and checks the kind of error and that nothing was written.
 func TestRefusals(t *testing.T) {
@@ -116,7 +106,7 @@ func TestRefusals(t *testing.T) {
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			p := filepath.Join(dir, c.file)
-			sum := fileHash(t, p)
+			sum := testenv.FileSHA256(t, p)
 			o, err := disktest.OpenImage(qcow2.Format, p, disk.Options{Writable: c.writable})
 			if err == nil {
 				o.Close()
@@ -126,7 +116,7 @@ func TestRefusals(t *testing.T) {
 				t.Fatalf("%s: wrong kind of error: %v", c.file, err)
 			}
 			t.Logf("%s: %v", c.file, err)
-			if fileHash(t, p) != sum {
+			if testenv.FileSHA256(t, p) != sum {
 				t.Fatalf("%s was modified by a refused open", c.file)
 			}
 			if c.readable {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/pvinject/pvinject/core/disk"
@@ -61,18 +60,4 @@ func mismatch(a, b []byte) int {
 		}
 	}
 	return -1
-}
-
-// copyFile copies src into dir and returns the copy's path.
-func copyFile(t testing.TB, src, dir string) string {
-	t.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dst := filepath.Join(dir, filepath.Base(src))
-	if err := os.WriteFile(dst, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dst
 }

@@ -1,7 +1,6 @@
 package vhd_test
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"os"
@@ -85,26 +84,17 @@ func TestRandomWritesDifferencing(t *testing.T) {
 	dir := t.TempDir()
 	img, ref := disktest.CopyEntry(t, e, dir)
 	parent := filepath.Join(e.Dir, "dyn.vhd")
-	before := fileHash(t, parent)
+	before := testenv.FileSHA256(t, parent)
 	if err := disktest.ApplyWrites(vhd.Format, img, ref, disktest.Seed(2), 150); err != nil {
 		t.Fatal(err)
 	}
-	if fileHash(t, parent) != before {
+	if testenv.FileSHA256(t, parent) != before {
 		t.Fatal("the parent changed: writes must go to the top layer only")
 	}
 	o := disktest.Open(t, vhd.Format, img, disk.Options{})
 	if err := disktest.CompareWithRaw(o, ref, 3); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func fileHash(t testing.TB, p string) [32]byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sha256.Sum256(b)
 }
 
 func TestSparse(t *testing.T) {
@@ -225,9 +215,9 @@ func corrupt(t *testing.T, name string, edit func(b []byte) []byte) string {
 	e := entry(t, name)
 	dir := t.TempDir()
 	if name == "child.vhd" {
-		copyFile(t, filepath.Join(e.Dir, "dyn.vhd"), dir)
+		testenv.CopyInto(t, filepath.Join(e.Dir, "dyn.vhd"), dir)
 	}
-	p := copyFile(t, e.Path(), dir)
+	p := testenv.CopyInto(t, e.Path(), dir)
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
@@ -322,7 +312,7 @@ func TestBadInput(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			p := corrupt(t, c.file, c.edit)
-			before := fileHash(t, p)
+			before := testenv.FileSHA256(t, p)
 			_, err := disktest.OpenImage(vhd.Format, p, disk.Options{Writable: true})
 			if err == nil {
 				t.Fatal("opened a damaged image without error")
@@ -334,7 +324,7 @@ func TestBadInput(t *testing.T) {
 			if fe.File != p || (c.structure != "" && fe.Structure != c.structure) {
 				t.Fatalf("FormatError{File: %q, Structure: %q}, want %q, %q: %v", fe.File, fe.Structure, p, c.structure, err)
 			}
-			if fileHash(t, p) != before {
+			if testenv.FileSHA256(t, p) != before {
 				t.Fatal("a failed open wrote to the file")
 			}
 		})
@@ -383,7 +373,7 @@ func TestParentMismatch(t *testing.T) {
 
 func TestMissingParent(t *testing.T) {
 	e := entry(t, "child.vhd")
-	p := copyFile(t, e.Path(), t.TempDir()) // no parent beside it
+	p := testenv.CopyInto(t, e.Path(), t.TempDir()) // no parent beside it
 	_, err := disktest.OpenImage(vhd.Format, p, disk.Options{})
 	if err == nil || !strings.Contains(err.Error(), "parent") {
 		t.Fatalf("open without the parent: %v", err)

@@ -9,6 +9,7 @@ import (
 	"github.com/pvinject/pvinject/core/disk"
 	"github.com/pvinject/pvinject/core/disk/disktest"
 	"github.com/pvinject/pvinject/core/disk/vhdx"
+	"github.com/pvinject/pvinject/core/internal/testenv"
 )
 
 // Offsets from [MS-VHDX]: headers at 64 and 128 KiB (4 KiB checksummed),
@@ -95,7 +96,7 @@ func TestBadInput(t *testing.T) {
 			if err := os.WriteFile(p, c.edit(b), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			before := fileHash(t, p)
+			before := testenv.FileSHA256(t, p)
 			_, err = disktest.OpenImage(vhdx.Format, p, disk.Options{Writable: true})
 			var fe *disk.FormatError
 			if !errors.As(err, &fe) {
@@ -104,7 +105,7 @@ func TestBadInput(t *testing.T) {
 			if fe.File != p || fe.Structure != c.structure {
 				t.Fatalf("FormatError{File: %q, Structure: %q}, want %q, %q: %v", fe.File, fe.Structure, p, c.structure, err)
 			}
-			if fileHash(t, p) != before {
+			if testenv.FileSHA256(t, p) != before {
 				t.Fatal("a failed open wrote to the file")
 			}
 		})
@@ -139,8 +140,8 @@ func TestOneCopyDamaged(t *testing.T) {
 func TestPartialBlockWithoutBitmap(t *testing.T) {
 	e := entry(t, "child.vhdx")
 	dir := t.TempDir()
-	copyFile(t, e.Dir+"/base.vhdx", dir)
-	p := copyFile(t, e.Path(), dir)
+	testenv.CopyInto(t, e.Dir+"/base.vhdx", dir)
+	p := testenv.CopyInto(t, e.Path(), dir)
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)

@@ -2,12 +2,9 @@ package vhdx_test
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -31,28 +28,6 @@ func entries(t testing.TB) []disktest.Entry {
 func entry(t testing.TB, name string) disktest.Entry {
 	t.Helper()
 	return disktest.Named(t, entries(t), name)
-}
-
-func fileHash(t testing.TB, p string) [32]byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sha256.Sum256(b)
-}
-
-func copyFile(t testing.TB, src, dir string) string {
-	t.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dst := filepath.Join(dir, filepath.Base(src))
-	if err := os.WriteFile(dst, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dst
 }
 
 // The helpers below read VHDX structures again from [MS-VHDX], so that the

@@ -80,11 +80,11 @@ func TestRandomWritesDifferencing(t *testing.T) {
 			dir := t.TempDir()
 			img, ref := disktest.CopyEntry(t, e, dir)
 			parent := filepath.Join(e.Dir, "base.vhdx")
-			before := fileHash(t, parent)
+			before := testenv.FileSHA256(t, parent)
 			if err := disktest.ApplyWrites(vhdx.Format, img, ref, disktest.Seed(2), 150); err != nil {
 				t.Fatal(err)
 			}
-			if fileHash(t, parent) != before {
+			if testenv.FileSHA256(t, parent) != before {
 				t.Fatal("the parent changed: writes must go to the top layer only")
 			}
 			o := disktest.Open(t, vhdx.Format, img, disk.Options{})
@@ -105,7 +105,7 @@ func TestSparse(t *testing.T) {
 // the current header, and the file stays clean for qemu-img check.
 func TestWriteUpdatesHeaderGUIDs(t *testing.T) {
 	e := entry(t, "base.vhdx")
-	p := copyFile(t, e.Path(), t.TempDir())
+	p := testenv.CopyInto(t, e.Path(), t.TempDir())
 	guids := func() (fw, dw string, seq uint64) {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -142,21 +142,21 @@ func TestWriteUpdatesHeaderGUIDs(t *testing.T) {
 // qemu's own replay (`qemu-img check -r all`).
 func TestLogReplayReadOnly(t *testing.T) {
 	dir := fixtureDir(t)
-	p := copyFile(t, filepath.Join(dir, "log.vhdx"), t.TempDir())
-	before := fileHash(t, p)
+	p := testenv.CopyInto(t, filepath.Join(dir, "log.vhdx"), t.TempDir())
+	before := testenv.FileSHA256(t, p)
 	img := disktest.Open(t, vhdx.Format, p, disk.Options{})
 	if err := disktest.CompareWithRaw(img, filepath.Join(dir, "log.expect.raw"), 1); err != nil {
 		t.Fatal(err)
 	}
 	img.Close()
-	if fileHash(t, p) != before {
+	if testenv.FileSHA256(t, p) != before {
 		t.Fatal("a read-only open changed the file while replaying its log")
 	}
 }
 
 func TestLogReplayWritable(t *testing.T) {
 	dir := fixtureDir(t)
-	p := copyFile(t, filepath.Join(dir, "log.vhdx"), t.TempDir())
+	p := testenv.CopyInto(t, filepath.Join(dir, "log.vhdx"), t.TempDir())
 	img := disktest.Open(t, vhdx.Format, p, disk.Options{Writable: true})
 	if err := img.Close(); err != nil {
 		t.Fatal(err)
@@ -228,7 +228,7 @@ func TestLogRefused(t *testing.T) {
 	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	before := fileHash(t, p)
+	before := testenv.FileSHA256(t, p)
 	for _, writable := range []bool{false, true} {
 		_, err := disktest.OpenImage(vhdx.Format, p, disk.Options{Writable: writable})
 		if !errors.Is(err, vhdx.ErrLogNotEmpty) {
@@ -242,7 +242,7 @@ func TestLogRefused(t *testing.T) {
 			t.Fatalf("error does not say how to replay the log: %v", err)
 		}
 	}
-	if fileHash(t, p) != before {
+	if testenv.FileSHA256(t, p) != before {
 		t.Fatal("a refused open changed the file")
 	}
 }
@@ -257,7 +257,7 @@ func TestParentMismatch(t *testing.T) {
 
 func TestMissingParent(t *testing.T) {
 	e := entry(t, "child.vhdx")
-	p := copyFile(t, e.Path(), t.TempDir())
+	p := testenv.CopyInto(t, e.Path(), t.TempDir())
 	if _, err := disktest.OpenImage(vhdx.Format, p, disk.Options{}); err == nil || !strings.Contains(err.Error(), "parent") {
 		t.Fatalf("open without the parent: %v", err)
 	}

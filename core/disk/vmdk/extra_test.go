@@ -1,7 +1,6 @@
 package vmdk_test
 
 import (
-	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
@@ -59,15 +58,6 @@ func TestReadOnlyExtents(t *testing.T) {
 	}
 }
 
-func fileHash(t *testing.T, path string) [32]byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sha256.Sum256(b)
-}
-
 // TestStreamOptimizedReadOnly: writes are refused with the remedy, the
 // file is untouched and Info says so.
 func TestStreamOptimizedReadOnly(t *testing.T) {
@@ -78,7 +68,7 @@ func TestStreamOptimizedReadOnly(t *testing.T) {
 		}
 	}
 	img, _ := disktest.CopyEntry(t, e, t.TempDir())
-	sum := fileHash(t, img)
+	sum := testenv.FileSHA256(t, img)
 	o := disktest.Open(t, vmdk.Format, img, disk.Options{Writable: true})
 	if !o.Image.(disk.Describer).Info().ReadOnly {
 		t.Fatal("Info().ReadOnly is false for streamOptimized")
@@ -87,7 +77,7 @@ func TestStreamOptimizedReadOnly(t *testing.T) {
 		t.Fatalf("write: got %v, want ErrReadOnlyFormat", err)
 	}
 	o.Close()
-	if fileHash(t, img) != sum {
+	if testenv.FileSHA256(t, img) != sum {
 		t.Fatal("refused write modified the file")
 	}
 }

@@ -29,3 +29,12 @@ func RequireTool(t testing.TB, names ...string) { t.Helper(); root.RequireTool(t
 
 // Fixture builds the fixtures of scripts/fixtures/<name>.sh once and returns their directory.
 func Fixture(t testing.TB, name string) string { t.Helper(); return root.Fixture(t, name) }
+
+// FileSHA256 hashes a file without loading it whole.
+func FileSHA256(t testing.TB, path string) [32]byte { t.Helper(); return root.FileSHA256(t, path) }
+
+// CopyFile copies src to dst and returns dst.
+func CopyFile(t testing.TB, src, dst string) string { t.Helper(); return root.CopyFile(t, src, dst) }
+
+// CopyInto copies src into dir under its own name and returns the new path.
+func CopyInto(t testing.TB, src, dir string) string { t.Helper(); return root.CopyInto(t, src, dir) }
