@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,6 +36,7 @@ var e2eCases = []injectCase{
 	{"2k12r2-x64", "raw", 0, "", ""},
 	{"2k22", "raw", 0, "", "on"},
 	{"7-sp1-x86-oracle322", "raw", 0, "", ""}, // old Xen stack disabled and unfiltered
+	{"2k19-vmware", "raw", 0, "", ""},         // VMware Tools disabled, uninstalled, vSockets reset
 	{"2k22", "raw", 9000, "xen", ""},
 	{"2k22", "raw", 1500, "oracle", ""},       // unsupported, overridden; installer staged
 	{"real-win10-19041", "raw", 9000, "", ""}, // the real SYSTEM hive Windows wrote
@@ -294,6 +296,30 @@ func caseChecks(t *testing.T, c injectCase, p *Plan, sys map[string]map[string]r
 			if !bytes.Equal(lf.Data, want) {
 				t.Errorf("%s: LowerFilters %q, want only PartMgr", cs, lf.Data)
 			}
+		}
+	case c.guest == "2k19-vmware":
+		for _, cs := range p.Guest.ControlSets.Present {
+			for _, s := range []string{"pvscsi", "vmxnet3ndis6", "vmci", "vsock", "VMTools"} {
+				if v, ok := dword(cs+`\Services\`+s, "Start"); !ok || v != 4 {
+					t.Errorf("%s: VMware %s Start = %d, %v; want 4 (disabled, not deleted)", cs, s, v, ok)
+				}
+			}
+		}
+		var names []string
+		lines := map[string]string{}
+		for _, cmd := range p.FirstBoot.Commands {
+			names = append(names, cmd.Name)
+			lines[cmd.Name] = cmd.Line
+		}
+		un, reset := slices.Index(names, "uninstall-vmware"), slices.Index(names, "vmware-vsock-winsock")
+		if un < 0 || reset < un {
+			t.Errorf("first-boot commands %v: want uninstall-vmware, then vmware-vsock-winsock", names)
+		}
+		if l := lines["uninstall-vmware"]; !strings.HasPrefix(l, "MsiExec.exe /X{1D6F5D77-") || !strings.Contains(l, "/quiet") {
+			t.Errorf("VMware Tools uninstaller %q: want a silent MsiExec /X", l)
+		}
+		if l := lines["vmware-vsock-winsock"]; !strings.Contains(l, `find /i "vSockets"`) || !strings.HasSuffix(l, "&& netsh winsock reset") {
+			t.Errorf("vSockets clean-up %q: want a catalog reset only while the provider is listed", l)
 		}
 	case c.guest == "real-win10-19041":
 		// A real Windows 10 SYSTEM hive: the boot-critical service in

@@ -172,7 +172,9 @@ type OldStack struct {
 	Family      string   `json:"family"`
 	Services    []string `json:"services"`
 	Uninstaller string   `json:"uninstaller,omitempty"`
-	Reason      string   `json:"reason"`
+	// Cleanup are further first-boot commands, run after the uninstaller.
+	Cleanup []string `json:"cleanup,omitempty"`
+	Reason  string   `json:"reason"`
 }
 
 // Report returns the report of the plan before it is applied: its Text

@@ -46,6 +46,7 @@ func TestSyntheticGuests(t *testing.T) {
 		"11-arm64":            "UUUWU",
 		"2k16":                "UUUSS",
 		"2k19-core":           "UUUSS",
+		"2k19-vmware":         "UUUSS",
 		"2k22":                "UUUSS",
 		"2k25":                "UUUSS",
 		"arch-mismatch":       "UUUSS",
