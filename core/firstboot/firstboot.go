@@ -45,6 +45,14 @@ type Config struct {
 	// packages (e.g. the Oracle VM PV installer with its setup.iss, or an old
 	// PV stack's uninstaller). Each is run once; failures are logged.
 	Commands []Command
+	// ResetVSockWinsock resets the Winsock catalog, after the Commands (so
+	// after VMware Tools' uninstaller), if it still lists the VMware
+	// vSockets provider. That provider claims AF_VSOCK (40), which
+	// virtio-vsock needs, and outlives a failed Tools uninstall; a catalog
+	// reset is vmwremover's fix (virtio-win/vmwremover README, "Critical:
+	// VMware vSockets Cleanup"; facts §3.3). The packed catalog is never
+	// edited offline: a mistake there breaks every socket on the guest.
+	ResetVSockWinsock bool
 	// MaxBoots bounds how many boots the runner retries on before giving up.
 	MaxBoots int
 	// PnPWaitSeconds bounds how long the runner waits for devices to appear.
@@ -163,6 +171,12 @@ func Script(c Config) (string, error) {
 		w(`  %s >>"%%LOG%%" 2>&1`, cmd.Line)
 		w(`  call :log "%s exited with !errorlevel!"`, cmd.Name)
 		w(`  >"%%STATE%%\done-%s" echo done`, cmd.Name)
+		w(`)`)
+	}
+	if c.ResetVSockWinsock {
+		w(`if not exist "%%STATE%%\done-vsock" (`)
+		w(`  call :vsock`)
+		w(`  >"%%STATE%%\done-vsock" echo done`)
 		w(`)`)
 	}
 	w(`if !FAILED! NEQ 0 goto :retry`)
@@ -302,6 +316,28 @@ func Script(c Config) (string, error) {
 		w(`if /i "%%I%%"=="%%D%%" exit /b 0`)
 		w(`reg add "%%I%%\Device Parameters\Disk" /v UserWriteCacheSetting /t REG_DWORD /d %d /f >nul`, val)
 		w(`set /a DISKS=DISKS+1`)
+		w(`exit /b 0`)
+		w(``)
+	}
+	if c.ResetVSockWinsock {
+		// The catalog is matched line by line with %%L:x=%%, as the NIC and
+		// disk ids are: find's exit status is not the same on every cmd.
+		w(`:vsock`)
+		w(`set VS=0`)
+		w(`for /f "tokens=*" %%%%l in ('netsh winsock show catalog 2^>nul') do call :vsockline "%%%%l"`)
+		w(`if %%VS%%==0 goto :vsocknone`)
+		w(`call :log "the VMware vSockets Winsock provider is still listed: resetting the Winsock catalog (effective after the next restart)"`)
+		w(`netsh winsock reset >>"%%LOG%%" 2>&1`)
+		w(`call :log "netsh winsock reset exited with !errorlevel!"`)
+		w(`set REBOOT=1`)
+		w(`exit /b 0`)
+		w(`:vsocknone`)
+		w(`call :log "no VMware vSockets Winsock provider listed; the Winsock catalog is left alone"`)
+		w(`exit /b 0`)
+		w(`:vsockline`)
+		w(`set "L=%%~1"`)
+		w(`set "T=%%L:vSockets=%%"`)
+		w(`if /i not "%%T%%"=="%%L%%" set VS=1`)
 		w(`exit /b 0`)
 		w(``)
 	}

@@ -29,7 +29,8 @@ func newWinePrefix(t *testing.T) *winePrefix {
 	testenv.RequireTool(t, "wine", "wineserver", "x86_64-w64-mingw32-gcc")
 	dir := filepath.Join(t.TempDir(), "prefix")
 	w := &winePrefix{t: t, dir: dir, drive: filepath.Join(dir, "drive_c")}
-	w.env = append(os.Environ(), "WINEPREFIX="+dir, "WINEDEBUG=-all", "DISPLAY=")
+	// The stand-in netsh must run instead of Wine's builtin one.
+	w.env = append(os.Environ(), "WINEPREFIX="+dir, "WINEDEBUG=-all", "DISPLAY=", "WINEDLLOVERRIDES=netsh.exe=n")
 	// A persistent wineserver turns each wine call from seconds into a
 	// fraction of one. It starts first and without our pipes, so that no
 	// long-lived process holds a test's output open.
@@ -46,6 +47,10 @@ func newWinePrefix(t *testing.T) *winePrefix {
 	build := exec.Command("x86_64-w64-mingw32-gcc", "-O2", "-o", w.pnputl, "testdata/pnputil.c")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building stand-in pnputil: %v\n%s", err, out)
+	}
+	netsh := exec.Command("x86_64-w64-mingw32-gcc", "-O2", "-o", filepath.Join(w.drive, "windows", "system32", "netsh.exe"), "testdata/netsh.c")
+	if out, err := netsh.CombinedOutput(); err != nil {
+		t.Fatalf("building stand-in netsh: %v\n%s", err, out)
 	}
 	t.Cleanup(func() {
 		k := exec.Command("wineserver", "-k")
@@ -321,4 +326,47 @@ func TestRunnerUnderWine(t *testing.T) {
 			t.Error("service not removed")
 		}
 	})
+
+	for _, listed := range []bool{true, false} {
+		name := "VMware vSockets provider listed: Winsock reset"
+		if !listed {
+			name = "no VMware vSockets provider: no Winsock reset"
+		}
+		t.Run(name, func(t *testing.T) {
+			c := testConfig()
+			c.JumboPacket, c.WriteCache = 0, CacheKeep
+			c.ResetVSockWinsock = true
+			w.stage(c, "")
+			catalog := "Winsock Catalog Provider Entry\r\n---\r\nEntry Type:  Base Service Provider\r\nDescription: Hyper-V RAW\r\nProvider Path: %SystemRoot%\\system32\\mswsock.dll\r\n"
+			if listed {
+				catalog += "Description: VMware vSockets DGRAM\r\nProvider ID: {570ADC4B-67B2-42CE-92B2-ACD33D88D842}\r\nProvider Path: %SystemRoot%\\system32\\vsocklib.dll\r\n"
+			}
+			os.Remove(w.file("netsh-calls.txt"))
+			if err := os.WriteFile(w.file("netsh-catalog.txt"), []byte(catalog), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if code := w.boot(); code != 0 {
+				t.Fatalf("runner exit %d; log:\n%s", code, w.read("windows/pvinject/firstboot.log"))
+			}
+			calls := strings.ReplaceAll(w.read("netsh-calls.txt"), "\r", "")
+			want := "winsock show catalog\n"
+			if listed {
+				want += "winsock reset\n"
+			}
+			if calls != want {
+				t.Errorf("netsh calls %q, want %q", calls, want)
+			}
+			log := w.read("windows/pvinject/firstboot.log")
+			wantLog := "no VMware vSockets Winsock provider listed"
+			if listed {
+				wantLog = "netsh winsock reset exited with 0"
+			}
+			if !strings.Contains(log, wantLog) {
+				t.Errorf("log lacks %q:\n%s", wantLog, log)
+			}
+			if w.serviceExists() {
+				t.Error("service not removed")
+			}
+		})
+	}
 }

@@ -13,15 +13,6 @@ import (
 var parallelsServices = []string{"prl_boot", "prl_dd", "prl_eth5", "prl_fs", "prl_memdev", "prl_mouf", "prl_pv32",
 	"prl_pv64", "prl_scsi", "prl_sound", "prl_strg", "prl_tg", "prl_time", "prl_uprof", "prl_va"}
 
-// vsockWinsockReset runs at first boot after VMware Tools' uninstaller. The
-// VMware vSockets Winsock provider claims AF_VSOCK (40), which virtio-vsock
-// needs, and survives a failed Tools uninstall; vmwremover's fix is a
-// Winsock catalog reset (virtio-win/vmwremover README, "Critical: VMware
-// vSockets Cleanup"; facts §3.3). Editing the packed catalog offline would
-// risk every socket on the guest, so the runner resets it only when the
-// provider is still listed, and leaves other catalogs alone.
-const vsockWinsockReset = `netsh winsock show catalog | find /i "vSockets" >nul && netsh winsock reset`
-
 const srcOldStack = "old PV stack disabled, not deleted, so its uninstaller and a rollback still work (virt-v2v convert_windows.ml:545; facts §3.3)"
 const srcFilter = "a disabled service left in a class filter list gives 0x7B (facts §3.3, QubesOS/qubes-issues#1078)"
 
@@ -66,8 +57,8 @@ func (pl *planner) oldStacks() {
 			pl.uninstallers = append(pl.uninstallers, firstboot.Command{Name: "uninstall-" + fam, Line: u})
 		}
 		if fam == "vmware" && contains(svcs, "vsock") {
-			st.Cleanup = append(st.Cleanup, vsockWinsockReset)
-			pl.uninstallers = append(pl.uninstallers, firstboot.Command{Name: "vmware-vsock-winsock", Line: vsockWinsockReset})
+			st.Cleanup = append(st.Cleanup, "Winsock catalog reset at first boot if the VMware vSockets provider is still listed")
+			pl.resetVSock = true
 		}
 		pl.p.OldStacks = append(pl.p.OldStacks, st)
 	}

@@ -39,6 +39,7 @@ type planner struct {
 	stageNames   []string
 	commands     []firstboot.Command // vendor installers
 	uninstallers []firstboot.Command // old PV stacks
+	resetVSock   bool                // VMware vSockets: reset Winsock at first boot
 	restore      []firstboot.Command // undo temporary settings, last
 }
 

@@ -78,6 +78,9 @@ func firstBootSteps(p *Plan) []string {
 	for _, cmd := range c.Commands {
 		s = append(s, fmt.Sprintf("Runs %s: %s", cmd.Name, cmd.Line))
 	}
+	if c.ResetVSockWinsock {
+		s = append(s, "Resets the Winsock catalog (netsh winsock reset) if it still lists the VMware vSockets provider, which would keep virtio-vsock from registering.")
+	}
 	s = append(s, fmt.Sprintf("Retries at most %d boots, logs to %%SystemRoot%%\\%s, then removes its service and itself.", max(c.MaxBoots, 1), firstboot.Dir))
 	return s
 }

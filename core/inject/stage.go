@@ -196,6 +196,7 @@ func (pl *planner) firstBoot() error {
 		cfg.DiskMatch = diskMatch[pl.p.DriverSet.Family]
 	}
 	cfg.Commands = append(append(append(cfg.Commands, pl.commands...), pl.uninstallers...), pl.restore...)
+	cfg.ResetVSockWinsock = pl.resetVSock
 	script, err := firstboot.Script(cfg)
 	if err != nil {
 		return fmt.Errorf("inject: first-boot runner: %w", err)
