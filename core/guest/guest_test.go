@@ -52,6 +52,7 @@ var guestWants = map[string]want{
 	"11-arm64":         {root: `\Windows`, osid: "win11", virtio: "w11", arch: ArchARM64, major: 10, build: 26100, itype: "Client", cs: "ControlSet001"},
 	"2k16":             {root: `\Windows`, osid: "win2k16", virtio: "2k16", arch: ArchAMD64, major: 10, build: 14393, server: true, itype: "Server", cs: "ControlSet001"},
 	"2k19-core":        {root: `\Windows`, osid: "win2k19", virtio: "2k19", arch: ArchAMD64, major: 10, build: 17763, server: true, itype: "Server Core", cs: "ControlSet002"},
+	"10-x64-parallels": {root: `\Windows`, osid: "win10", virtio: "w10", arch: ArchAMD64, major: 10, build: 19045, itype: "Client", cs: "ControlSet001"},
 	"2k19-vmware":      {root: `\Windows`, osid: "win2k19", virtio: "2k19", arch: ArchAMD64, major: 10, build: 17763, server: true, itype: "Server", cs: "ControlSet001"},
 	"2k22":             {root: `\Windows`, osid: "win2k22", virtio: "2k22", arch: ArchAMD64, major: 10, build: 20348, server: true, itype: "Server", cs: "ControlSet001"},
 	"2k25":             {root: `\Windows`, osid: "win2k25", virtio: "2k25", arch: ArchAMD64, major: 10, build: 26100, server: true, itype: "Server", cs: "ControlSet001"},
@@ -186,6 +187,11 @@ func testDetectDetails(t *testing.T, open HiveOpener) {
 		if fams[s] != "vmware" {
 			t.Errorf("vmware service %s: family %q in %+v", s, fams[s], w.PVDrivers)
 		}
+	}
+
+	w = one("10-x64-parallels")
+	if len(w.PVProducts) != 1 || w.PVProducts[0].Family != "parallels" || w.PVProducts[0].Name != "Parallels Tools" {
+		t.Errorf("parallels products: %+v", w.PVProducts)
 	}
 
 	w = one("7-sp1-x64-policy")

@@ -10,7 +10,7 @@ import (
 // PVDriver is a paravirtual driver service registered in the current
 // control set, with the version of its driver file when readable.
 type PVDriver struct {
-	Family    string `json:"family"` // virtio, xen, vmware, hyperv
+	Family    string `json:"family"` // virtio, xen, vmware, parallels, hyperv
 	Service   string `json:"service"`
 	Start     int    `json:"start"` // 0 boot, 1 system, 2 auto, 3 demand, 4 disabled; -1 unset
 	ImagePath string `json:"image_path,omitempty"`
@@ -179,6 +179,9 @@ func classifyProduct(name, ver string) (Product, bool) {
 		p.Family = "virtio"
 	case strings.Contains(l, "vmware tools"):
 		p.Family = "vmware"
+	case strings.Contains(l, "parallels tools") || strings.Contains(l, "virtuozzo tools"):
+		// The names virt-v2v matches (convert_windows.ml, prltools_uninsts).
+		p.Family = "parallels"
 	default:
 		return p, false
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -36,6 +37,7 @@ var e2eCases = []injectCase{
 	{"2k22", "raw", 0, "", "on"},
 	{"7-sp1-x86-oracle322", "raw", 0, "", ""}, // old Xen stack disabled and unfiltered
 	{"2k19-vmware", "raw", 0, "", ""},         // VMware Tools disabled, uninstalled, vSockets reset
+	{"10-x64-parallels", "raw", 0, "", ""},    // Parallels Tools disabled, unfiltered, uninstalled
 	{"2k22", "raw", 9000, "xen", ""},
 	{"2k22", "raw", 1500, "oracle", ""},       // unsupported, overridden; installer staged
 	{"real-win10-19041", "raw", 9000, "", ""}, // the real SYSTEM hive Windows wrote
@@ -317,6 +319,35 @@ func caseChecks(t *testing.T, c injectCase, p *Plan, sys map[string]map[string]r
 		}
 		if !p.FirstBoot.ResetVSockWinsock {
 			t.Error("the vsock service was there, but no Winsock reset is planned")
+		}
+	case c.guest == "10-x64-parallels":
+		for _, cs := range p.Guest.ControlSets.Present {
+			for _, s := range []string{"prl_strg", "prl_fs", "prl_eth5", "prl_tg", "prl_time"} {
+				if v, ok := dword(cs+`\Services\`+s, "Start"); !ok || v != 4 {
+					t.Errorf("%s: Parallels %s Start = %d, %v; want 4 (disabled, not deleted)", cs, s, v, ok)
+				}
+			}
+			lf := sys[strings.ToUpper(cs+`\Control\Class\{4D36E967-E325-11CE-BFC1-08002BE10318}`)]["LOWERFILTERS"]
+			if want := []byte("P\x00a\x00r\x00t\x00M\x00g\x00r\x00\x00\x00\x00\x00"); !bytes.Equal(lf.Data, want) {
+				t.Errorf("%s: LowerFilters %q, want only PartMgr (prl_strg removed, as virt-v2v does)", cs, lf.Data)
+			}
+		}
+		var names []string
+		var uninstall string
+		for _, cmd := range p.FirstBoot.Commands {
+			names = append(names, cmd.Name)
+			if cmd.Name == "uninstall-parallels" {
+				uninstall = cmd.Line
+			}
+		}
+		if i, j := slices.Index(names, "prl-strg-refcount"), slices.Index(names, "uninstall-parallels"); i < 0 || j != i+1 {
+			t.Errorf("first-boot commands %v: want prl-strg-refcount just before uninstall-parallels", names)
+		}
+		if !strings.HasPrefix(uninstall, "MsiExec.exe /X{7A3C8E21-") || !strings.HasSuffix(uninstall, "REMOVE=ALL PREVENT_REBOOT=Yes LAUNCHED_BY_SETUP_EXE=Yes") {
+			t.Errorf("Parallels Tools uninstaller %q: want virt-v2v's MSI properties", uninstall)
+		}
+		if p.FirstBoot.ResetVSockWinsock {
+			t.Error("a Winsock reset planned for a guest without VMware's vsock")
 		}
 	case c.guest == "real-win10-19041":
 		// A real Windows 10 SYSTEM hive: the boot-critical service in

@@ -53,6 +53,12 @@ func (pl *planner) oldStacks() {
 			pl.stripFilters(cs, svcs)
 		}
 		if u := pl.uninstaller(fam); u != "" {
+			if fam == "parallels" {
+				// virt-v2v deletes prl_strg's driver RefCount before running
+				// the Parallels Tools uninstaller (facts §3.3).
+				pl.uninstallers = append(pl.uninstallers, firstboot.Command{Name: "prl-strg-refcount",
+					Line: `reg delete "HKLM\SYSTEM\CurrentControlSet\Services\prl_strg\DriverInfo" /v RefCount /f`})
+			}
 			st.Uninstaller = u
 			pl.uninstallers = append(pl.uninstallers, firstboot.Command{Name: "uninstall-" + fam, Line: u})
 		}
@@ -136,16 +142,21 @@ func (pl *planner) uninstaller(fam string) string {
 					continue
 				}
 				line, _ := us.String()
-				return silentUninstall(line)
+				u := silentUninstall(line)
+				if u != "" && fam == "parallels" && strings.HasPrefix(asciiLower(u), "msiexec") {
+					// Without these Parallels-specific MSI properties the
+					// uninstaller still shows a reboot dialog with no way
+					// out (virt-v2v convert_windows.ml; facts §3.3).
+					u += " REMOVE=ALL PREVENT_REBOOT=Yes LAUNCHED_BY_SETUP_EXE=Yes"
+				}
+				return u
 			}
 		}
 	}
 	return ""
 }
 
-// silentUninstall makes an UninstallString run without prompts: MSI
-// packages get /X (the string often says /I: RHBZ#1917760) and quiet
-// flags; Red Hat's Xen PV uninst.exe becomes _uninst.exe.
+// asciiLower lowers ASCII letters only, so byte offsets stay valid.
 func asciiLower(s string) string {
 	b := []byte(s)
 	for i, c := range b {
@@ -156,6 +167,9 @@ func asciiLower(s string) string {
 	return string(b)
 }
 
+// silentUninstall makes an UninstallString run without prompts: MSI
+// packages get /X (the string often says /I: RHBZ#1917760) and quiet
+// flags; Red Hat's Xen PV uninst.exe becomes _uninst.exe.
 func silentUninstall(s string) string {
 	s = strings.TrimSpace(s)
 	if strings.ContainsAny(s, "\r\n") || s == "" {

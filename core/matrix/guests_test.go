@@ -47,6 +47,7 @@ func TestSyntheticGuests(t *testing.T) {
 		"2k16":                "UUUSS",
 		"2k19-core":           "UUUSS",
 		"2k19-vmware":         "UUUSS",
+		"10-x64-parallels":    "UUUSS",
 		"2k22":                "UUUSS",
 		"2k25":                "UUUSS",
 		"arch-mismatch":       "UUUSS",
