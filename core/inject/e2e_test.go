@@ -260,6 +260,26 @@ func caseChecks(t *testing.T, c injectCase, p *Plan, sys map[string]map[string]r
 		}
 		return uint32(v.Data[0]) | uint32(v.Data[1])<<8 | uint32(v.Data[2])<<16 | uint32(v.Data[3])<<24, true
 	}
+	// disabled: an old stack's services get Start=4 in every control set.
+	disabled := func(stack string, svcs ...string) {
+		for _, cs := range p.Guest.ControlSets.Present {
+			for _, s := range svcs {
+				if v, ok := dword(cs+`\Services\`+s, "Start"); !ok || v != 4 {
+					t.Errorf("%s: %s %s Start = %d, %v; want 4 (disabled, not deleted)", cs, stack, s, v, ok)
+				}
+			}
+		}
+	}
+	// commands: the first-boot command names in order, and their lines.
+	commands := func() ([]string, map[string]string) {
+		var names []string
+		lines := map[string]string{}
+		for _, cmd := range p.FirstBoot.Commands {
+			names = append(names, cmd.Name)
+			lines[cmd.Name] = cmd.Line
+		}
+		return names, lines
+	}
 	for _, cs := range p.Guest.ControlSets.Present {
 		if v, ok := dword(cs+`\Services\pvinject-firstboot`, "Start"); !ok || v != 2 {
 			t.Errorf("%s: first-boot service Start = %d, %v", cs, v, ok)
@@ -299,21 +319,9 @@ func caseChecks(t *testing.T, c injectCase, p *Plan, sys map[string]map[string]r
 			}
 		}
 	case c.guest == "2k19-vmware":
-		for _, cs := range p.Guest.ControlSets.Present {
-			for _, s := range []string{"pvscsi", "vmxnet3ndis6", "vmci", "vsock", "VMTools"} {
-				if v, ok := dword(cs+`\Services\`+s, "Start"); !ok || v != 4 {
-					t.Errorf("%s: VMware %s Start = %d, %v; want 4 (disabled, not deleted)", cs, s, v, ok)
-				}
-			}
-		}
-		var names []string
-		var uninstall string
-		for _, cmd := range p.FirstBoot.Commands {
-			names = append(names, cmd.Name)
-			if cmd.Name == "uninstall-vmware" {
-				uninstall = cmd.Line
-			}
-		}
+		disabled("VMware", "pvscsi", "vmxnet3ndis6", "vmci", "vsock", "VMTools")
+		names, lines := commands()
+		uninstall := lines["uninstall-vmware"]
 		if !strings.HasPrefix(uninstall, "MsiExec.exe /X{1D6F5D77-") || !strings.Contains(uninstall, "/quiet") {
 			t.Errorf("VMware Tools uninstaller %q in %v: want a silent MsiExec /X", uninstall, names)
 		}
@@ -321,25 +329,15 @@ func caseChecks(t *testing.T, c injectCase, p *Plan, sys map[string]map[string]r
 			t.Error("the vsock service was there, but no Winsock reset is planned")
 		}
 	case c.guest == "10-x64-parallels":
+		disabled("Parallels", "prl_strg", "prl_fs", "prl_eth5", "prl_tg", "prl_time")
 		for _, cs := range p.Guest.ControlSets.Present {
-			for _, s := range []string{"prl_strg", "prl_fs", "prl_eth5", "prl_tg", "prl_time"} {
-				if v, ok := dword(cs+`\Services\`+s, "Start"); !ok || v != 4 {
-					t.Errorf("%s: Parallels %s Start = %d, %v; want 4 (disabled, not deleted)", cs, s, v, ok)
-				}
-			}
 			lf := sys[strings.ToUpper(cs+`\Control\Class\{4D36E967-E325-11CE-BFC1-08002BE10318}`)]["LOWERFILTERS"]
 			if want := []byte("P\x00a\x00r\x00t\x00M\x00g\x00r\x00\x00\x00\x00\x00"); !bytes.Equal(lf.Data, want) {
 				t.Errorf("%s: LowerFilters %q, want only PartMgr (prl_strg removed, as virt-v2v does)", cs, lf.Data)
 			}
 		}
-		var names []string
-		var uninstall string
-		for _, cmd := range p.FirstBoot.Commands {
-			names = append(names, cmd.Name)
-			if cmd.Name == "uninstall-parallels" {
-				uninstall = cmd.Line
-			}
-		}
+		names, lines := commands()
+		uninstall := lines["uninstall-parallels"]
 		if i, j := slices.Index(names, "prl-strg-refcount"), slices.Index(names, "uninstall-parallels"); i < 0 || j != i+1 {
 			t.Errorf("first-boot commands %v: want prl-strg-refcount just before uninstall-parallels", names)
 		}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -25,24 +24,7 @@ func fixtureDir(t testing.TB) string {
 // copyFixture copies a fixture volume into a temp dir so tests can write it.
 func copyFixture(t testing.TB, name string) string {
 	t.Helper()
-	src := filepath.Join(fixtureDir(t), name+".img")
-	dst := filepath.Join(t.TempDir(), name+".img")
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return dst
+	return testenv.CopyInto(t, filepath.Join(fixtureDir(t), name+".img"), t.TempDir())
 }
 
 func openImage(t testing.TB, path string, writable bool) (*Volume, *os.File) {

@@ -2,8 +2,6 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,22 +12,6 @@ import (
 	"github.com/pvinject/pvinject/wizard"
 )
 
-func sum(t *testing.T, path string) [32]byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		t.Fatal(err)
-	}
-	var s [32]byte
-	copy(s[:], h.Sum(nil))
-	return s
-}
-
 // TestDemoThroughEveryStep drives the wizard's engine over the real core on
 // the bundled demo: every step the wizard takes, then rollback.
 func TestDemoThroughEveryStep(t *testing.T) {
@@ -39,7 +21,7 @@ func TestDemoThroughEveryStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := sum(t, img)
+	before := testenv.FileSHA256(t, img)
 	e := New(nil)
 
 	sumImg, err := e.OpenImage(ctx, img)
@@ -104,7 +86,7 @@ func TestDemoThroughEveryStep(t *testing.T) {
 	if !sawVersion {
 		t.Error("Windows 10 plan lacks the DriverPackages Version value (0x7B on the second boot without it)")
 	}
-	if sum(t, img) != before {
+	if testenv.FileSHA256(t, img) != before {
 		t.Fatal("planning wrote to the image")
 	}
 
@@ -130,7 +112,7 @@ func TestDemoThroughEveryStep(t *testing.T) {
 	if lastFrac < 0.99 {
 		t.Errorf("progress ended at %.2f", lastFrac)
 	}
-	if sum(t, img) != before {
+	if testenv.FileSHA256(t, img) != before {
 		t.Fatal("applying to a new image changed the source")
 	}
 	if rep.Image != out || rep.ReportPath == "" {
