@@ -38,6 +38,7 @@ var guestWants = map[string]want{
 	"2k8r2-sp0":           {root: `\Windows`, osid: "win2k8r2", virtio: "2k8R2", arch: ArchAMD64, major: 6, minor: 1, build: 7600, sp: 0, server: true, itype: "Server", cs: "ControlSet001"},
 	"2k8r2-sp1":           {root: `\Windows`, osid: "win2k8r2", virtio: "2k8R2", arch: ArchAMD64, major: 6, minor: 1, build: 7601, sp: 1, server: true, itype: "Server", cs: "ControlSet001"},
 	"7-sp0-x86":           {root: `\Windows`, osid: "win7", virtio: "w7", arch: ArchX86, major: 6, minor: 1, build: 7600, sp: 0, itype: "Client", cs: "ControlSet001"},
+	"7-sp1-x64-gplpv":     {root: `\Windows`, osid: "win7", virtio: "w7", arch: ArchAMD64, major: 6, minor: 1, build: 7601, sp: 1, itype: "Client", cs: "ControlSet001"},
 	"7-sp1-x86-oracle322": {root: `\Windows`, osid: "win7", virtio: "w7", arch: ArchX86, major: 6, minor: 1, build: 7601, sp: 1, itype: "Client", cs: "ControlSet001"},
 	"7-sp1-x64-policy": {root: `\Windows`, osid: "win7", virtio: "w7", arch: ArchAMD64, major: 6, minor: 1, build: 7601, sp: 1, itype: "Client", cs: "ControlSet001",
 		warnings: []string{"guest.device_install_restricted", "guest.group_policy"}},

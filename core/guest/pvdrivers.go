@@ -38,6 +38,9 @@ var pvServices = []struct{ svc, family string }{
 	{"vioser", "virtio"}, {"viorng", "virtio"}, {"pvpanic", "virtio"}, {"viofs", "virtio"},
 	{"xenbus", "xen"}, {"xenvbd", "xen"}, {"xennet", "xen"}, {"xenfilt", "xen"}, {"xenvif", "xen"},
 	{"xeniface", "xen"}, {"xenblk", "xen"}, {"xendisk", "xen"}, {"rhelscsi", "xen"},
+	// GPLPV's bus driver, an UpperFilter of the IDE class: left there
+	// disabled it gives 0x7B (QubesOS/qubes-issues#1078; facts §3.3).
+	{"xenpci", "xen"},
 	{"vmscsi", "vmware"}, {"pvscsi", "vmware"}, {"vmxnet3ndis6", "vmware"}, {"vmxnet3", "vmware"},
 	{"vm3dmp", "vmware"}, {"vmci", "vmware"}, {"vsock", "vmware"}, {"VMTools", "vmware"},
 	{"storvsc", "hyperv"}, {"netvsc", "hyperv"}, {"vmbus", "hyperv"},

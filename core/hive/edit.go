@@ -195,13 +195,37 @@ func (h *Hive) DeleteValue(path, name string) error {
 	if err := h.checkWritable(); err != nil {
 		return err
 	}
-	n, err := h.mustLookup(path)
+	n, kept, err := h.keptValues(path, name)
 	if err != nil {
 		return err
 	}
+	if err := h.eng.setValues(n, kept); err != nil {
+		return h.fail(fmt.Errorf("hive %s: delete %q in key %q: %w", h.name, name, path, err))
+	}
+	h.expect.value(splitPath(path), name, nil)
+	return nil
+}
+
+// CanDeleteValue reports, without writing, why DeleteValue(path, name)
+// would fail, so a planner can choose another edit before anything is
+// written (a key holding a zero-length value cannot be rewritten).
+func (h *Hive) CanDeleteValue(path, name string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, _, err := h.keptValues(path, name)
+	return err
+}
+
+// keptValues is the key's values without name: what libhivex must be given
+// to delete it, checked to be sendable.
+func (h *Hive) keptValues(path, name string) (node, []NamedValue, error) {
+	n, err := h.mustLookup(path)
+	if err != nil {
+		return n, nil, err
+	}
 	vals, err := h.eng.values(n)
 	if err != nil {
-		return fmt.Errorf("hive %s: key %q: %w", h.name, path, err)
+		return n, nil, fmt.Errorf("hive %s: key %q: %w", h.name, path, err)
 	}
 	kept := vals[:0:0]
 	for _, v := range vals {
@@ -210,23 +234,19 @@ func (h *Hive) DeleteValue(path, name string) error {
 		}
 	}
 	if len(kept) == len(vals) {
-		return h.notFound(fmt.Sprintf("value %q in key %q", name, path))
+		return n, nil, h.notFound(fmt.Sprintf("value %q in key %q", name, path))
 	}
 	if err := h.checkRewritable(path, kept); err != nil {
-		return err
+		return n, nil, err
 	}
 	// Deleting means handing libhivex every value that stays, and go-hivex
 	// cannot pass one with zero-length data (or a name with a NUL).
 	for _, v := range kept {
 		if err := sendable(v); err != nil {
-			return fmt.Errorf("hive %s: cannot delete %q from key %q, the key's other values would be rewritten and %w", h.name, name, path, err)
+			return n, nil, fmt.Errorf("hive %s: cannot delete %q from key %q, the key's other values would be rewritten and %w", h.name, name, path, err)
 		}
 	}
-	if err := h.eng.setValues(n, kept); err != nil {
-		return h.fail(fmt.Errorf("hive %s: delete %q in key %q: %w", h.name, name, path, err))
-	}
-	h.expect.value(splitPath(path), name, nil)
-	return nil
+	return n, kept, nil
 }
 
 // DeleteKey removes a key with all its subkeys and values. The root cannot

@@ -85,9 +85,20 @@ func TestTrapZeroLengthData(t *testing.T) {
 	}
 	// Deleting would have to pass them through go-hivex: refused, with
 	// the key and the value named, and nothing changed.
+	// CanDeleteValue says so first, for planners, with the same error.
+	canErr := h.CanDeleteValue(`Types`, "QWord")
 	err = h.DeleteValue(`Types`, "QWord")
 	if !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), `"Types"`) || !strings.Contains(err.Error(), `"QWord"`) {
 		t.Errorf("DeleteValue beside zero-length values: %v", err)
+	}
+	if canErr == nil || canErr.Error() != err.Error() {
+		t.Errorf("CanDeleteValue: %v, DeleteValue: %v", canErr, err)
+	}
+	if err := h.CanDeleteValue(`Zero\Len`, "multi"); err != nil {
+		t.Errorf("CanDeleteValue on a key of sendable values: %v", err)
+	}
+	if err := h.CanDeleteValue(`Types`, "absent"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("CanDeleteValue of a missing value: %v", err)
 	}
 	out, err := h.Commit()
 	if err != nil {

@@ -38,6 +38,7 @@ var e2eCases = []injectCase{
 	{"7-sp1-x86-oracle322", "raw", 0, "", ""}, // old Xen stack disabled and unfiltered
 	{"2k19-vmware", "raw", 0, "", ""},         // VMware Tools disabled, uninstalled, vSockets reset
 	{"10-x64-parallels", "raw", 0, "", ""},    // Parallels Tools disabled, unfiltered, uninstalled
+	{"7-sp1-x64-gplpv", "raw", 0, "", ""},     // GPLPV xenpci out of two class filter lists
 	{"2k22", "raw", 9000, "xen", ""},
 	{"2k22", "raw", 1500, "oracle", ""},       // unsupported, overridden; installer staged
 	{"real-win10-19041", "raw", 9000, "", ""}, // the real SYSTEM hive Windows wrote
@@ -346,6 +347,22 @@ func caseChecks(t *testing.T, c injectCase, p *Plan, sys map[string]map[string]r
 		}
 		if p.FirstBoot.ResetVSockWinsock {
 			t.Error("a Winsock reset planned for a guest without VMware's vsock")
+		}
+	case c.guest == "7-sp1-x64-gplpv":
+		disabled("GPLPV", "xenpci", "xenvbd")
+		for _, cs := range p.Guest.ControlSets.Present {
+			// The IDE class key holds a zero-length value, so its list is
+			// emptied in place; the SCSI class's value is deleted.
+			hdc := sys[strings.ToUpper(cs+`\Control\Class\{4D36E96A-E325-11CE-BFC1-08002BE10318}`)]
+			if v, ok := hdc["UPPERFILTERS"]; !ok || v.Type != 7 || !bytes.Equal(v.Data, []byte{0, 0}) {
+				t.Errorf("%s: IDE UpperFilters %+v, %v; want an empty REG_MULTI_SZ", cs, v, ok)
+			}
+			if v, ok := hdc["NODISPLAYCLASS"]; !ok || len(v.Data) != 0 {
+				t.Errorf("%s: the zero-length neighbour changed: %+v, %v", cs, v, ok)
+			}
+			if v, ok := sys[strings.ToUpper(cs+`\Control\Class\{4D36E97B-E325-11CE-BFC1-08002BE10318}`)]["UPPERFILTERS"]; ok {
+				t.Errorf("%s: SCSI UpperFilters still there: %+v", cs, v)
+			}
 		}
 	case c.guest == "real-win10-19041":
 		// A real Windows 10 SYSTEM hive: the boot-critical service in

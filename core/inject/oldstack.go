@@ -107,8 +107,15 @@ func (pl *planner) stripFilters(cs string, svcs []string) {
 				continue
 			}
 			if len(keep) == 0 {
-				pl.deleteValue(HiveSystem, key, name, srcFilter)
-				continue
+				err := pl.hives[HiveSystem].CanDeleteValue(key, name)
+				if err == nil {
+					pl.deleteValue(HiveSystem, key, name, srcFilter)
+					continue
+				}
+				// An empty REG_MULTI_SZ (just its terminator) lists no
+				// filters either, and needs no rewrite of the key's other
+				// values (one of which libhivex cannot be given).
+				pl.log.Debug("filter list emptied instead of deleted", "key", key, "value", name, "why", err)
 			}
 			v := hive.MultiSZ(keep...)
 			v.Type = cur.Type

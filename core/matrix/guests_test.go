@@ -36,6 +36,7 @@ func TestSyntheticGuests(t *testing.T) {
 		"7-sp0-x86":           "UUUWU",
 		"7-sp1-x86-oracle322": "WWWWU",
 		"7-sp1-x64-policy":    "WWWWU",
+		"7-sp1-x64-gplpv":     "SWWWU",
 		"8-x64":               "WWUSU",
 		"8.1-x86":             "WWUSU",
 		"2k12-x64":            "SWUSU",
