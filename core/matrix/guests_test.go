@@ -94,6 +94,7 @@ func TestSyntheticGuests(t *testing.T) {
 		{"10-x64-virtio", "xcp-ng-winpv", "reboot pending"},
 		{"11-arm64", "virtio-win", "ARM64 drivers are released for the community without upstream testing"},
 		{"2k3r2-sp2-x86", "oracle-pv-3.2.3", "Found New Hardware"},
+		{"7-sp1-x64-gplpv", "xcp-ng-winpv", "(found: xenvbd, xenpci)"},
 	} {
 		ws, err := guest.Detect(guest.DirFS(filepath.Join(trees, tc.guest)), guest.OpenHive)
 		if err != nil {

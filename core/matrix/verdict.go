@@ -171,10 +171,17 @@ func otherInstalled(w guest.Windows, family, self string) string {
 			return p.Name
 		}
 	}
+	// Every driver, so the admin knows what to remove; the vendor when the
+	// file says it.
+	var found []string
 	for _, d := range w.PVDrivers {
 		if d.Family == family {
-			return d.Service + " " + d.Vendor
+			if d.Vendor != "" {
+				found = append(found, d.Service+" ("+d.Vendor+")")
+			} else {
+				found = append(found, d.Service)
+			}
 		}
 	}
-	return ""
+	return strings.Join(found, ", ")
 }
