@@ -61,6 +61,25 @@ func (d *dirIndex) insert(e indexEntry) error {
 	if found {
 		return fmt.Errorf("%q in directory record %d: %w", fromUTF16(fn.Name), d.f.base.Num, ErrExist)
 	}
+	// A split below allocates blocks, and each may lengthen the record's
+	// $INDEX_ALLOCATION runlist and $BITMAP. When the record has no room
+	// left for that, the root's entries move down a level first, as they do
+	// when the root itself overflows (found by TestModel with
+	// NTFS_MODEL_SEED=1795328970405140977: a 1 KiB root directory record
+	// filled by promoted long names).
+	if slack := recordSlack(len(path)); d.f.recordOf(d.rootAttr).freeSpace() < slack && len(d.root.Entries) > 1 {
+		// Room for the promotion (a block and its split) and for the
+		// insertion one level deeper, before anything is written.
+		if err := d.ensureBlocks(len(path) + 4); err != nil {
+			return err
+		}
+		if err := d.promoteRoot(d.f.recordOf(d.rootAttr)); err != nil {
+			return err
+		}
+		if path, _, err = d.search(fn.Name); err != nil {
+			return err
+		}
+	}
 	// Every level may split and the root may be promoted: make sure that
 	// many blocks can be had before the first byte of the index changes.
 	if err := d.ensureBlocks(len(path) + 1); err != nil {
@@ -138,8 +157,21 @@ func (d *dirIndex) writeRoot() error {
 	if rec.freeSpace() >= 0 {
 		return d.v.writeRecord(rec)
 	}
-	// Root promotion: every entry moves down one level. The root shrinks
-	// first so the record has room for $INDEX_ALLOCATION and $BITMAP.
+	return d.promoteRoot(rec)
+}
+
+// recordSlack is the room an insertion at this depth may need in the
+// directory's record for $INDEX_ALLOCATION and $BITMAP growth: a bitmap
+// step of 8 bytes and a new run (up to 1+8+8 bytes, rounded) for each
+// block the insertion may allocate.
+func recordSlack(depth int) int { return 8 + 24*(depth+1) }
+
+// promoteRoot moves every root entry down one level into a new allocation
+// block (split if needed) and leaves the root with one entry pointing at it.
+func (d *dirIndex) promoteRoot(rec *record) error {
+	ra := d.rootAttr
+	// The root shrinks first so the record has room for $INDEX_ALLOCATION
+	// and $BITMAP.
 	moved := d.root.Entries
 	blk := &indexBlock{size: d.blockSize}
 	if d.root.Flags&ihLarge != 0 {

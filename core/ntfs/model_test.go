@@ -86,6 +86,25 @@ func TestModel(t *testing.T) {
 	}
 }
 
+// TestModelRegressions replays seeds that once failed, so they keep being
+// checked whatever seed TestModel draws.
+func TestModelRegressions(t *testing.T) {
+	for _, c := range []struct {
+		shape string
+		seed  int64
+		why   string
+	}{
+		{"c4k", 1795328970405140977, "a full root directory record could not take a longer runlist: root now moves down first"},
+		{"frag", 1795329287984435874 + 3, "that move-down ran out of space after writing: space is now checked before it"},
+	} {
+		t.Run(c.shape, func(t *testing.T) {
+			t.Parallel()
+			t.Log(c.why)
+			runModel(t, c.shape, c.seed, 700)
+		})
+	}
+}
+
 func runModel(t *testing.T, shape string, seed int64, ops int) {
 	r := rand.New(rand.NewSource(seed))
 	dir := fixtureDir(t)
