@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/pvinject/pvinject/core/inspect"
 	"github.com/pvinject/pvinject/wizard"
 )
 
@@ -122,8 +123,8 @@ func (s *imageScreen) imageFacts(img *wizard.ImageSummary) fyne.CanvasObject {
 	}
 	return facts(
 		"Format", strings.ToUpper(img.Format),
-		"Virtual size", fmt.Sprintf("%s (%d bytes)", humanBytes(img.VirtualSize), img.VirtualSize),
-		"Size on disk", humanBytes(img.FileSize),
+		"Virtual size", fmt.Sprintf("%s (%d bytes)", inspect.HumanBytes(img.VirtualSize), img.VirtualSize),
+		"Size on disk", inspect.HumanBytes(img.FileSize),
 		"Backing chain", chain,
 	)
 }
@@ -132,7 +133,7 @@ func partRows(ps []wizard.PartitionSummary) [][]string {
 	rows := make([][]string, 0, len(ps))
 	for _, p := range ps {
 		rows = append(rows, []string{fmt.Sprint(p.Index), strings.ToUpper(p.Scheme), p.Type,
-			humanBytes(p.Start), humanBytes(p.Size), strings.ToUpper(p.Filesystem), p.Label})
+			inspect.HumanBytes(p.Start), inspect.HumanBytes(p.Size), strings.ToUpper(p.Filesystem), p.Label})
 	}
 	return rows
 }

@@ -132,20 +132,6 @@ func findingRow(f safety.Finding) fyne.CanvasObject {
 	return container.NewBorder(nil, nil, container.NewCenter(icon), nil, l)
 }
 
-// humanBytes prints a size in binary units, e.g. "64.0 GiB".
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
 // card is a titled, padded panel with a light background.
 func card(title string, objs ...fyne.CanvasObject) fyne.CanvasObject {
 	bg := canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))

@@ -93,22 +93,7 @@ injection created (new extents) are removed.
 Examples:
   pvinject rollback win10.vhdx`,
 		run: func(ctx context.Context, env *cliEnv, args []string) error {
-			_, pos, err := parse(env, rollbackCmd(), args)
-			if err != nil {
-				return err
-			}
-			path, err := oneImage(pos)
-			if err != nil {
-				return err
-			}
-			if !journal.Exists(path) {
-				return fmt.Errorf("%s: nothing to roll back: no journal %s", path, journal.Path(path))
-			}
-			if err := inject.Rollback(path); err != nil {
-				return err
-			}
-			fmt.Fprintf(env.stdout, "%s: restored to its original bytes\n", path)
-			return nil
+			return onJournal(env, rollbackCmd(), args, "roll back", inject.Rollback, "restored to its original bytes")
 		},
 	}
 }
@@ -128,22 +113,28 @@ reports stay.
 Examples:
   pvinject accept win10-kvm.qcow2`,
 		run: func(ctx context.Context, env *cliEnv, args []string) error {
-			_, pos, err := parse(env, acceptCmd(), args)
-			if err != nil {
-				return err
-			}
-			path, err := oneImage(pos)
-			if err != nil {
-				return err
-			}
-			if !journal.Exists(path) {
-				return fmt.Errorf("%s: nothing to accept: no journal %s", path, journal.Path(path))
-			}
-			if err := inject.Accept(path); err != nil {
-				return err
-			}
-			fmt.Fprintf(env.stdout, "%s: injection accepted; the rollback journal was removed\n", path)
-			return nil
+			return onJournal(env, acceptCmd(), args, "accept", inject.Accept, "injection accepted; the rollback journal was removed")
 		},
 	}
+}
+
+// onJournal runs act on the single IMAGE of a command that works on the
+// journal beside it (rollback, accept), and says done when it succeeds.
+func onJournal(env *cliEnv, c *command, args []string, verb string, act func(string) error, done string) error {
+	_, pos, err := parse(env, c, args)
+	if err != nil {
+		return err
+	}
+	path, err := oneImage(pos)
+	if err != nil {
+		return err
+	}
+	if !journal.Exists(path) {
+		return fmt.Errorf("%s: nothing to %s: no journal %s", path, verb, journal.Path(path))
+	}
+	if err := act(path); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "%s: %s\n", path, done)
+	return nil
 }

@@ -23,10 +23,13 @@ func OpenHive(name string, data []byte, logs ...LogFile) (Hive, error) {
 	if err != nil {
 		return nil, err
 	}
-	return coreHive{h}, nil
+	return coreHive{keyReader{h}, h}, nil
 }
 
-type coreHive struct{ h *hive.Hive }
+type coreHive struct {
+	keyReader
+	h *hive.Hive
+}
 
 func notExist(err error) error {
 	if errors.Is(err, hive.ErrNotFound) && !errors.Is(err, fs.ErrNotExist) {
@@ -35,13 +38,22 @@ func notExist(err error) error {
 	return err
 }
 
-func (c coreHive) Subkeys(path string) ([]string, error) {
-	s, err := c.h.Subkeys(path)
+// keyReader gives either of core/hive's readers (the whole-file Hive and
+// the in-place Lazy) the Hive interface's methods.
+type keyReader struct {
+	r interface {
+		Subkeys(path string) ([]string, error)
+		Values(path string) ([]hive.NamedValue, error)
+	}
+}
+
+func (k keyReader) Subkeys(path string) ([]string, error) {
+	s, err := k.r.Subkeys(path)
 	return s, notExist(err)
 }
 
-func (c coreHive) Values(path string) ([]Value, error) {
-	vals, err := c.h.Values(path)
+func (k keyReader) Values(path string) ([]Value, error) {
+	vals, err := k.r.Values(path)
 	if err != nil {
 		return nil, notExist(err)
 	}

@@ -87,7 +87,7 @@ func openInPlace(v FS, path, name string) Hive {
 		closeQuietly(closer)
 		return nil
 	}
-	return lazyHive{l, closer}
+	return lazyHive{keyReader{l}, l, closer}
 }
 
 func closeQuietly(c io.Closer) {
@@ -97,25 +97,9 @@ func closeQuietly(c io.Closer) {
 }
 
 type lazyHive struct {
+	keyReader
 	l *hive.Lazy
 	c io.Closer // the file under l, when it needs closing
-}
-
-func (h lazyHive) Subkeys(path string) ([]string, error) {
-	s, err := h.l.Subkeys(path)
-	return s, notExist(err)
-}
-
-func (h lazyHive) Values(path string) ([]Value, error) {
-	vals, err := h.l.Values(path)
-	if err != nil {
-		return nil, notExist(err)
-	}
-	out := make([]Value, len(vals))
-	for i, v := range vals {
-		out[i] = Value{Name: v.Name, Type: uint32(v.Type), Data: v.Data}
-	}
-	return out, nil
 }
 
 func (h lazyHive) Close() error {

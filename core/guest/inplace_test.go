@@ -192,23 +192,9 @@ func TestInPlaceDirtyFallsBack(t *testing.T) {
 // TestInPlaceNTFS detects the installs of the fixture disk's NTFS
 // partitions both ways, through core/ntfs as inspect does.
 func TestInPlaceNTFS(t *testing.T) {
-	dir := testenv.Fixture(t, "guests")
-	f, err := os.Open(filepath.Join(dir, "ntfs.raw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	parts, err := os.ReadFile(filepath.Join(dir, "ntfs.parts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(strings.TrimSpace(string(parts)), "\n") {
-		var start, size int64
-		var label string
-		if _, err := fmt.Sscan(line, &start, &size, &label); err != nil {
-			t.Fatalf("ntfs.parts line %q: %v", line, err)
-		}
-		vol, err := ntfs.Open(io.NewSectionReader(f, start, size), size, ntfs.Options{})
+	for _, part := range fixturePartitions(t) {
+		label := part.label
+		vol, err := ntfs.Open(part.sec, part.sec.Size(), ntfs.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -224,4 +210,39 @@ func TestInPlaceNTFS(t *testing.T) {
 			t.Errorf("%s: clean hives read whole: %q; %d bytes read in place", label, clean, rec.inPlace)
 		}
 	}
+}
+
+// fixturePart is one NTFS partition of the guests fixture's ntfs.raw.
+type fixturePart struct {
+	label string
+	sec   *io.SectionReader
+}
+
+// fixturePartitions opens ntfs.raw (closed when the test ends) and returns
+// its partitions as listed in ntfs.parts.
+func fixturePartitions(t *testing.T) []fixturePart {
+	t.Helper()
+	dir := testenv.Fixture(t, "guests")
+	f, err := os.Open(filepath.Join(dir, "ntfs.raw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	parts, err := os.ReadFile(filepath.Join(dir, "ntfs.parts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []fixturePart
+	for _, line := range strings.Split(strings.TrimSpace(string(parts)), "\n") {
+		var start, size int64
+		var label string
+		if _, err := fmt.Sscan(line, &start, &size, &label); err != nil {
+			t.Fatalf("ntfs.parts line %q: %v", line, err)
+		}
+		out = append(out, fixturePart{label, io.NewSectionReader(f, start, size)})
+	}
+	if len(out) == 0 {
+		t.Fatal("ntfs.parts lists no partition")
+	}
+	return out
 }

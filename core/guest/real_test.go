@@ -148,24 +148,9 @@ func (n ntfsFS) ReadFile(name string) ([]byte, error) {
 // TestDetectNTFS reads the fixture disk through go-ntfs: a volume with two
 // installs (Windows and WINNT) and a volume found only through boot.ini.
 func TestDetectNTFS(t *testing.T) {
-	dir := testenv.Fixture(t, "guests")
-	f, err := os.Open(filepath.Join(dir, "ntfs.raw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	parts, err := os.ReadFile(filepath.Join(dir, "ntfs.parts"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	got := map[string][]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(parts)), "\n") {
-		var start, size int64
-		var label string
-		if _, err := fmt.Sscan(line, &start, &size, &label); err != nil {
-			t.Fatal(err)
-		}
-		sec := io.NewSectionReader(f, start, size)
+	for _, part := range fixturePartitions(t) {
+		label, sec, size := part.label, part.sec, part.sec.Size()
 		ctx, err := parser.GetNTFSContext(sec, 0)
 		if err != nil {
 			t.Fatalf("%s: %v", label, err)

@@ -20,7 +20,7 @@ func WriteText(w io.Writer, r *Report) error {
 	p("Image\n")
 	p("  path:\t%s\n", r.Image.Path)
 	p("  format:\t%s\n", joinNonEmpty(r.Image.Format, r.Image.Subformat))
-	p("  virtual size:\t%s\n", humanBytes(r.Image.VirtualSize))
+	p("  virtual size:\t%s\n", HumanBytes(r.Image.VirtualSize))
 	if len(r.Image.Chain) > 1 {
 		for i, l := range r.Image.Chain {
 			label := "parent"
@@ -46,7 +46,7 @@ func WriteText(w io.Writer, r *Report) error {
 			if len(pt.Type) > 8 && pt.TypeName != "" {
 				typ = pt.TypeName // a GPT type GUID says nothing to people; --json has it
 			}
-			p("  %d\t%d\t%s\t%s\t%s\n", pt.Index, pt.Start, humanBytes(pt.Size), pt.Filesystem, typ)
+			p("  %d\t%d\t%s\t%s\t%s\n", pt.Index, pt.Start, HumanBytes(pt.Size), pt.Filesystem, typ)
 		}
 		tw.Flush()
 	}
@@ -133,17 +133,19 @@ func verdictWord(v string) string {
 	return v
 }
 
-func humanBytes(n int64) string {
+// HumanBytes prints a size in binary units, e.g. "64.0 GiB"; the wizard
+// shows sizes the same way.
+func HumanBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)
 	}
 	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
+	for m := n / unit; m >= unit && exp < 5; m /= unit {
 		div *= unit
 		exp++
 	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 func joinNonEmpty(parts ...string) string {

@@ -1,7 +1,6 @@
 package qcow2_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/pvinject/pvinject/core/disk/disktest"
@@ -23,18 +22,4 @@ func TestRandomWritesCreated(t *testing.T) {
 func TestSparse(t *testing.T) { disktest.Sparse(t, qcow2.Format, "", 1<<30, 1<<20) }
 
 // TestProbe: Probe recognises every qcow2 fixture and no other.
-func TestProbe(t *testing.T) {
-	for _, e := range disktest.Entries(t, "", disktest.Small) {
-		f, err := os.Open(e.Path())
-		if err != nil {
-			t.Fatal(err)
-		}
-		head := make([]byte, 64<<10)
-		n, _ := f.ReadAt(head, 0)
-		st, _ := f.Stat()
-		f.Close()
-		if got := qcow2.Probe(head[:n], st.Size()); got != (e.Format == "qcow2") {
-			t.Errorf("Probe(%s) = %v", e.File, got)
-		}
-	}
-}
+func TestProbe(t *testing.T) { disktest.ProbeFixtures(t, qcow2.Format) }

@@ -2,7 +2,6 @@ package vmdk_test
 
 import (
 	"bytes"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -57,20 +56,6 @@ func TestCreateSplit(t *testing.T) {
 }
 
 // TestProbe: Probe recognises every VMDK fixture and no other.
-func TestProbe(t *testing.T) {
-	for _, e := range disktest.Entries(t, "", disktest.Small) {
-		f, err := os.Open(e.Path())
-		if err != nil {
-			t.Fatal(err)
-		}
-		head := make([]byte, 64<<10)
-		n, _ := f.ReadAt(head, 0)
-		st, _ := f.Stat()
-		f.Close()
-		if got := vmdk.Probe(head[:n], st.Size()); got != (e.Format == "vmdk") {
-			t.Errorf("Probe(%s) = %v", e.File, got)
-		}
-	}
-}
+func TestProbe(t *testing.T) { disktest.ProbeFixtures(t, vmdk.Format) }
 
 func TestSparse(t *testing.T) { disktest.Sparse(t, vmdk.Format, "", 1<<30, 1<<20) }
