@@ -41,11 +41,7 @@ if [ -z "${DISPLAY:-}" ]; then
   for _ in $(seq 100); do xdpyinfo >/dev/null 2>&1 && break || sleep 0.05; done 2>/dev/null || sleep 1
 fi
 
-blank() { # blank FILE: true when the picture is one flat colour
-  local sd
-  sd=$(identify -format '%[fx:standard_deviation]' "$1")
-  awk -v s="$sd" 'BEGIN { exit !(s < 0.02) }'
-}
+source scripts/gui-lib.sh # the working directory is the repository root
 
 # The window must be up before the first step: the time includes unpacking
 # the demo and opening the window, not building.
@@ -53,15 +49,8 @@ t0=$(date +%s%N)
 HOME="$tmp" XDG_CACHE_HOME="$tmp/.cache" XDG_CONFIG_HOME="$tmp/.config" \
   "$root/$bin" --demo >"$out/real.log" 2>&1 &
 app=$!
-wid=
-for _ in $(seq 1000); do
-  wid=$(xdotool search --onlyvisible --name '^pvinject' 2>/dev/null | head -1 || true)
-  [ -n "$wid" ] && break
-  kill -0 "$app" 2>/dev/null || { cat "$out/real.log" >&2; echo "gui-real: pvinject exited before its window showed" >&2; exit 1; }
-  sleep 0.01
-done
+wait_window gui-real "$app" "$out/real.log"
 t1=$(date +%s%N)
-[ -n "$wid" ] || { echo "gui-real: no window titled pvinject* within 10 s" >&2; exit 1; }
 ms=$(( (t1 - t0) / 1000000 ))
 echo "gui-real: first window \"$(xdotool getwindowname "$wid")\" after $ms ms"
 printf 'real_first_window_ms %s\n' "$ms" >"$out/real-timing.txt"

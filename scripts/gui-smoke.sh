@@ -43,24 +43,13 @@ cat >"$answers" <<'JSON'
 JSON
 rm -f /tmp/pvinject-demo/demo-win10-pv.qcow2
 
-blank() { # blank FILE: true when the picture is one flat colour
-  local sd
-  sd=$(identify -format '%[fx:standard_deviation]' "$1")
-  awk -v s="$sd" 'BEGIN { exit !(s < 0.02) }'
-}
+source scripts/gui-lib.sh # the working directory is the repository root
 
 t0=$(date +%s%N)
 "$bin" -demo -answers "$answers" -auto-apply 2s >"$out/smoke.log" 2>&1 &
 app=$!
-wid=
-for _ in $(seq 1000); do
-  wid=$(xdotool search --onlyvisible --name '^pvinject' 2>/dev/null | head -1 || true)
-  [ -n "$wid" ] && break
-  kill -0 "$app" 2>/dev/null || { cat "$out/smoke.log" >&2; echo "gui-smoke: program exited before its window showed" >&2; exit 1; }
-  sleep 0.01
-done
+wait_window gui-smoke "$app" "$out/smoke.log"
 t1=$(date +%s%N)
-[ -n "$wid" ] || { echo "gui-smoke: no window titled pvinject* within 10 s" >&2; exit 1; }
 ms=$(( (t1 - t0) / 1000000 ))
 title=$(xdotool getwindowname "$wid")
 echo "gui-smoke: first window \"$title\" after $ms ms"
