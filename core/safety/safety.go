@@ -31,12 +31,25 @@ const (
 )
 
 // Finding is one result of a preflight check.
+//
+// Every text field is read by an admin, in the wizard and in every report:
+// plain words, no command-line flags, no file names of this repository, no
+// Go error internals. Message says what is wrong in one line; Remedy says
+// what to do in words that hold on any screen ("choose another driver
+// source"). What only the command line can say (a flag to pass) goes in
+// CLIRemedy, and a raw underlying error in Details (shown behind a
+// "Details" expander and written to the debug log, never as the message).
 type Finding struct {
 	Severity Severity `json:"severity"`
 	Code     string   `json:"code"` // stable identifier, e.g. "ntfs.hibernated"
-	Message  string   `json:"message"`
-	Remedy   string   `json:"remedy,omitempty"`
-	Source   string   `json:"source,omitempty"` // document section the rule comes from
+	// Title is a short heading for the finding ("Windows is hibernated");
+	// empty means the Message serves as its own title.
+	Title     string `json:"title,omitempty"`
+	Message   string `json:"message"`
+	Remedy    string `json:"remedy,omitempty"`
+	CLIRemedy string `json:"cli_remedy,omitempty"`
+	Details   string `json:"details,omitempty"`
+	Source    string `json:"source,omitempty"` // document a user can look up, e.g. a guide's section
 }
 
 // Refusal turns a blocker into an error for callers that must stop.
