@@ -73,6 +73,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	// Libraries log through slog's default logger; the user-facing output is
 	// stdout/stderr, so those records go to the debug log with everything else.
 	slog.SetDefault(env.log)
+	// "pvinject -- IMAGE" is how a shell user opens an image whose name
+	// starts with a dash, or any image by habit: everything after "--" is
+	// a file, never a command or a flag.
+	if len(args) == 2 && args[0] == "--" {
+		return exitCode(env, "pvinject", runGUI(ctx, env, args))
+	}
 	if len(args) == 0 || args[0] == "--demo" || args[0] == "-demo" || (len(args) == 1 && isFile(args[0])) {
 		return exitCode(env, "pvinject", runGUI(ctx, env, args))
 	}

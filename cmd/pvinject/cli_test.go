@@ -167,7 +167,7 @@ func TestGUINoDisplay(t *testing.T) {
 	if err := os.WriteFile(img, make([]byte, 512), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, args := range [][]string{nil, {"--demo"}, {img}} {
+	for _, args := range [][]string{nil, {"--demo"}, {img}, {"--", img}} {
 		r := cli(t, args...)
 		if r.code != exitError || r.stdout != "" {
 			t.Errorf("pvinject %v without a display: %v", args, r)

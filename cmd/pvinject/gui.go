@@ -29,6 +29,8 @@ func runGUI(ctx context.Context, env *cliEnv, args []string) error {
 		cfg.Image = img
 		cfg.Answers = &wizard.Answers{Version: wizard.AnswersVersion, Drivers: drivers, Set: wizard.SetVirtioWin,
 			Output: filepath.Join(filepath.Dir(img), "demo-kvm.qcow2"), Format: "qcow2", WriteCache: wizard.CacheKeep}
+	case len(args) == 2 && args[0] == "--":
+		cfg.Image = args[1]
 	case len(args) == 1:
 		cfg.Image = args[0]
 	case len(args) > 1:

@@ -283,6 +283,7 @@ func templateMarkers(text string) []string {
 	for _, tok := range []string{"$ARCH$", "VERSION$", "INX_", "STAMPINF"} {
 		hit = hit || strings.Contains(up, tok)
 	}
+	hit = hit || atPlaceholder(text) != ""
 	if !hit {
 		return nil
 	}
@@ -306,6 +307,9 @@ func templateMarkers(text string) []string {
 				add(tok)
 			}
 		}
+		if m := atPlaceholder(body); m != "" {
+			add(m)
+		}
 		if i := strings.Index(body, "INX_"); i >= 0 {
 			j := i + 4
 			for j < len(body) && (body[j] == '_' || body[j] >= 'A' && body[j] <= 'Z' || body[j] >= '0' && body[j] <= '9') {
@@ -319,4 +323,28 @@ func templateMarkers(text string) []string {
 		}
 	}
 	return found
+}
+
+// atPlaceholder returns the first @NAME@ token in text (upper-case letters,
+// digits and underscores between two at signs), "" when there is none. The
+// Xen Project and XCP-ng Windows PV driver sources (win-xenbus, win-xenvbd,
+// win-xennet, ...) ship INFs with such tokens (@VENDOR_NAME@,
+// @MAJOR_VERSION@, @VENDOR_PREFIX@) that their build script substitutes; a
+// file that still has one was never built. An e-mail address in a string
+// does not match: the name must start with a letter and be all capitals.
+func atPlaceholder(text string) string {
+	for i := 0; i < len(text); i++ {
+		if text[i] != '@' {
+			continue
+		}
+		j := i + 1
+		for j < len(text) && (text[j] == '_' || text[j] >= 'A' && text[j] <= 'Z' || text[j] >= '0' && text[j] <= '9') {
+			j++
+		}
+		if j < len(text) && text[j] == '@' && j-i > 2 && text[i+1] >= 'A' && text[i+1] <= 'Z' {
+			return text[i : j+1]
+		}
+		i = j - 1
+	}
+	return ""
 }

@@ -270,6 +270,9 @@ func TestRefusals(t *testing.T) {
 		{"stampinf", "[Version]\nSignature=\"$Windows NT$\"\nDriverVer=01/01/2008,0.0.0.1 ; this line will be replaced with stampinf\n", inf.ErrTemplate},
 		{"kmdf", "[Version]\nSignature=\"$Windows NT$\"\n[w]\nKmdfLibraryVersion = $KMDFVERSION$\n", inf.ErrTemplate},
 		{"inxtok", "[Version]\nSignature=\"$Windows NT$\"\n[Strings]\nVENDOR = \"INX_COMPANY\"\n", inf.ErrTemplate},
+		// The Xen Project / XCP-ng driver sources' own placeholders.
+		{"xcpng", "[Version]\nSignature=\"$Windows NT$\"\nClass=SCSIAdapter\n[Manufacturer]\n%Vendor%=Inst,NTamd64\n[Inst.NTamd64]\n%D%=I,XENBUS\\VEN_@VENDOR_PREFIX@0001&DEV_VBD\n[Strings]\nVendor = \"@VENDOR_NAME@\"\n", inf.ErrTemplate},
+		{"xcpng-ver", "[Version]\nSignature=\"$Windows NT$\"\n[CoInst_CopyFiles]\nxenvbd_coinst_@MAJOR_VERSION@_@MINOR_VERSION@.dll,xenvbd_coinst.dll\n", inf.ErrTemplate},
 	} {
 		name := c.name + ".inf"
 		if c.name == "inx" {
@@ -279,6 +282,12 @@ func TestRefusals(t *testing.T) {
 		if !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
 		}
+	}
+	// An at sign in a built INF (an e-mail address, a lone @) is not a
+	// placeholder.
+	built := "[Version]\nSignature=\"$Windows NT$\"\n[Strings]\nMail = \"support@EXAMPLE.COM\"\nA = \"@@ @x@ @1A@\"\n"
+	if _, err := inf.Parse("built.inf", []byte(built), inf.Options{}); err != nil {
+		t.Errorf("built INF with at signs refused: %v", err)
 	}
 	big := bytes.Repeat([]byte("a"), inf.MaxFileSize+1)
 	if _, err := inf.Parse("big.inf", big, inf.Options{}); !errors.Is(err, inf.ErrTooLarge) {
