@@ -2,9 +2,11 @@ package partition
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/diskfs/go-diskfs/partition/gpt"
 )
@@ -13,6 +15,11 @@ import (
 const (
 	maxGPTEntries   = 4096
 	maxGPTArraySize = 1 << 20
+	// maxGPTPartitions is how many partitions Windows uses on a basic GPT
+	// disk (Microsoft, "Windows and GPT FAQ": up to 128). A table with more
+	// used entries is not a Windows system disk, and probing each of
+	// thousands of entries would keep inspection busy for seconds.
+	maxGPTPartitions = 128
 )
 
 // hasGPTHeader reports whether a GPT header signature is at LBA 1 for this
@@ -93,5 +100,24 @@ func readGPT(r io.ReaderAt, size, sector int64) (parts []Partition, id string, e
 			Type: typ, TypeName: gptTypeName(typ), Name: p.Name, GUID: p.GUID,
 		})
 	}
+	if len(parts) > maxGPTPartitions {
+		return nil, "", fmt.Errorf("GPT: %d partitions in use; Windows uses at most %d on a disk, so the table is damaged or not a Windows disk's", len(parts), maxGPTPartitions)
+	}
+	if a, b, ok := overlapping(parts); ok {
+		return nil, "", fmt.Errorf("GPT: partitions %d and %d overlap; the partition table is damaged (repair it with a partitioning tool, or restore a backup)", a.Index, b.Index)
+	}
 	return parts, t.GUID, nil
+}
+
+// overlapping finds two partitions that share a byte: writing into one would
+// overwrite the other.
+func overlapping(parts []Partition) (a, b Partition, ok bool) {
+	s := slices.Clone(parts)
+	slices.SortFunc(s, func(x, y Partition) int { return cmp.Compare(x.Start, y.Start) })
+	for i := 1; i < len(s); i++ {
+		if s[i].Start < s[i-1].Start+s[i-1].Size {
+			return s[i-1], s[i], true
+		}
+	}
+	return Partition{}, Partition{}, false
 }

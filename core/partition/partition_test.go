@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pvinject/pvinject/core/disk"
 	"github.com/pvinject/pvinject/core/internal/testenv"
@@ -197,6 +198,35 @@ func TestFixtureDetails(t *testing.T) {
 		t.Fatalf("nopart.raw: %+v, want one whole-disk partition", np)
 	}
 	checkFS(t, "nopart.raw", np, want["nopart.raw"])
+}
+
+// TestHostileGPT: a table whose entries overlap (sfdisk -V says so) and one
+// with 1000 used entries are refused at once with the reason, not listed.
+func TestHostileGPT(t *testing.T) {
+	dir := fixture(t)
+	verify, err := os.ReadFile(filepath.Join(dir, "overlap.raw.verify"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(verify), "overlaps") {
+		t.Fatalf("fixture: sfdisk -V does not see the overlap: %s", verify)
+	}
+	for name, want := range map[string]string{"overlap.raw": "overlap", "many.raw": "1000 partitions"} {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := f.Stat()
+		start := time.Now()
+		_, err = Read(f, st.Size())
+		f.Close()
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want it to say %q", name, err, want)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("%s: refused after %v, want well under a second", name, d)
+		}
+	}
 }
 
 func TestViewBounds(t *testing.T) {
