@@ -152,6 +152,9 @@ func TestErrorsNameTheFile(t *testing.T) {
 			t.Errorf("pvinject %v: error run printed on stdout: %q", c.args, r.stdout)
 		}
 		wantOneLine(t, r, filepath.Base(c.file))
+		if n := strings.Count(r.stderr, c.file+":"); n != 1 {
+			t.Errorf("pvinject %v: the file is named %d times, want once: %s", c.args, n, r.stderr)
+		}
 	}
 	if exists(filepath.Join(dir, "o.qcow2")) {
 		t.Error("a failed inject left its output behind")

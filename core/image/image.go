@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -77,7 +78,7 @@ func Open(path string, opts disk.Options) (*Image, error) {
 func (im *Image) openLayer(path string, opts disk.Options, depth int, seen []os.FileInfo) (disk.Image, string, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, "", fmt.Errorf("image: %w", err)
+		return nil, "", Named(path, err)
 	}
 	for _, s := range seen {
 		if os.SameFile(s, st) {
@@ -116,7 +117,7 @@ func (im *Image) openLayer(path string, opts disk.Options, depth int, seen []os.
 	}
 	img, err := f.Open(path, b, lopts)
 	if err != nil {
-		return nil, "", fmt.Errorf("image: open %s as %s: %w", path, f.Name, err)
+		return nil, "", Named(path, fmt.Errorf("not a readable %s image: %w", f.Name, err))
 	}
 	if depth > 0 {
 		img = wrapOnce(img)
@@ -303,4 +304,19 @@ func wrapOnce(img disk.Image) disk.Image {
 		return onceCloserMapper{o, m}
 	}
 	return o
+}
+
+// Named says which file err is about, once. Errors from the format readers
+// and the OS already name the file, and each layer that added it again made
+// messages repeat the path two or three times; an *fs.PathError is reduced
+// to "PATH: reason", without the system call's name.
+func Named(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == path && err == error(pe) {
+		return fmt.Errorf("%s: %w", path, pe.Err)
+	}
+	if strings.Contains(err.Error(), path) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", path, err)
 }

@@ -89,7 +89,7 @@ func BuildPlan(ctx context.Context, req Request) (*Plan, error) {
 	}
 	img, err := image.Open(req.Image, disk.Options{Opener: req.Opener})
 	if err != nil {
-		return nil, fmt.Errorf("inject: open %s: %w", req.Image, err)
+		return nil, image.Named(req.Image, err)
 	}
 	defer img.Close()
 	p.SourceFormat = img.Format()

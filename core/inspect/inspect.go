@@ -54,7 +54,7 @@ func Inspect(ctx context.Context, path string, opts Options) (_ *Report, err err
 	ro := readOnlyOpener{inner}
 	im, err := image.Open(path, disk.Options{Opener: ro})
 	if err != nil {
-		return nil, fmt.Errorf("inspect %s: %w", path, err)
+		return nil, image.Named(path, err)
 	}
 	defer func() {
 		// A read-only image has nothing to flush; an error here means some
