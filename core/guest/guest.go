@@ -182,7 +182,11 @@ func openHive(w *Windows, v FS, dir string, ents []fs.DirEntry, name string, ope
 			"the Windows version and configuration cannot be read without it", srcFacts1)
 		return nil
 	}
-	if inPlace {
+	// SYSTEM is the hive an injection rewrites: it is always read whole and
+	// its every bin and key walked, so damage anywhere in it is a blocker
+	// now, not a surprise at inject. Only SOFTWARE, which pvinject reads and
+	// never writes and which can be hundreds of MiB, is read in place.
+	if inPlace && !strings.EqualFold(name, "SYSTEM") {
 		if h := openInPlace(v, join(dir, file), name); h != nil {
 			return h
 		}

@@ -21,6 +21,7 @@ const (
 	CodeReadOnlyFormat = "inspect.read_only_format"
 	CodeVHDXLog        = "inspect.vhdx_log"
 	CodeNTFSOpen       = "inspect.ntfs_unreadable"
+	CodePendingJournal = "inspect.pending_journal"
 )
 
 const (
@@ -120,4 +121,15 @@ func prefixed(index int, f safety.Finding) safety.Finding {
 		f.Message += " (not the partition pvinject writes to)"
 	}
 	return f
+}
+
+// pendingJournalFinding: an earlier in-place injection left its rollback
+// journal (interrupted, or finished and not yet accepted). Another write
+// would be refused until the user decides, so inspection says it first.
+func pendingJournalFinding() safety.Finding {
+	return safety.Finding{Severity: safety.Blocker, Code: CodePendingJournal,
+		Title:     "An earlier injection is waiting for a decision",
+		Message:   "this image was changed in place by an earlier pvinject run whose rollback copy is still kept: either that run was interrupted, or its changes were not yet accepted",
+		Remedy:    "roll the earlier changes back to return to the original image, or keep them once the guest has booted on the new hypervisor; then start again",
+		CLIRemedy: "pvinject rollback IMAGE restores the original; pvinject accept IMAGE keeps the changes"}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/pvinject/pvinject/core/disk"
 	"github.com/pvinject/pvinject/core/guest"
 	"github.com/pvinject/pvinject/core/image"
+	"github.com/pvinject/pvinject/core/journal"
 	"github.com/pvinject/pvinject/core/matrix"
 	"github.com/pvinject/pvinject/core/ntfs"
 	"github.com/pvinject/pvinject/core/partition"
@@ -177,6 +178,9 @@ func describeImage(ro disk.Opener, im *image.Image, path string, r *Report) erro
 			Remedy:  "check that the image's folder can be listed, or write the result to a new image (--output)"})
 	}
 	r.Image.Children = children
+	if journal.Exists(path) {
+		r.Safety.add(pendingJournalFinding())
+	}
 	if len(children) > 0 {
 		r.Safety.add(childrenFinding(path, children))
 	}

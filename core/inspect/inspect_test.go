@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/pvinject/pvinject/core/internal/testenv"
+	"github.com/pvinject/pvinject/core/journal"
 	"github.com/pvinject/pvinject/core/matrix"
 	"github.com/pvinject/pvinject/core/safety"
 )
@@ -330,6 +331,60 @@ func TestCancelled(t *testing.T) {
 	_, err := Inspect(ctx, filepath.Join(testenv.Fixture(t, "guests"), "ntfs.raw"), Options{Opener: newCountingOpener(t)})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled inspection: %v", err)
+	}
+}
+
+// TestDamagedSystemHive: a SYSTEM hive that hivexsh and regfinfo refuse,
+// damaged only in a hive bin detection does not need, is a blocker at
+// inspection (SYSTEM is the hive an injection rewrites, so it is read and
+// walked whole), not a clean report that fails later at inject.
+func TestDamagedSystemHive(t *testing.T) {
+	dir := testenv.Fixture(t, "inspect")
+	oracle, err := os.ReadFile(filepath.Join(dir, "badsystem.oracle"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(oracle), " 0\n") {
+		t.Fatalf("fixture: an independent reader accepts the damaged hive:\n%s", oracle)
+	}
+	r := inspectFile(t, filepath.Join(dir, "badsystem.raw"), Options{})
+	if !slices.Contains(codes(r.Safety.Blockers), "guest.system_hive_unreadable") {
+		t.Errorf("damaged SYSTEM hive: blockers %v, want guest.system_hive_unreadable", codes(r.Safety.Blockers))
+	}
+}
+
+// TestPendingJournal: an image with an unfinished journal beside it (an
+// interrupted or not yet accepted in-place run) is a blocker at inspection,
+// and the blocker goes once the journal is gone.
+func TestPendingJournal(t *testing.T) {
+	dir := testenv.Fixture(t, "inspect")
+	img := testenv.CopyInto(t, filepath.Join(dir, "winbl.raw"), t.TempDir())
+	if slices.Contains(codes(inspectFile(t, img, Options{}).Safety.Blockers), CodePendingJournal) {
+		t.Fatal("pending-journal blocker without a journal")
+	}
+	j, err := journal.Begin(img, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := inspectFile(t, img, Options{})
+	if !slices.Contains(codes(r.Safety.Blockers), CodePendingJournal) {
+		t.Errorf("journal beside the image: blockers %v, want %s", codes(r.Safety.Blockers), CodePendingJournal)
+	}
+	var b bytes.Buffer
+	if err := WriteText(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "earlier pvinject run") {
+		t.Errorf("the text report does not say it:\n%s", b.String())
+	}
+	if err := journal.Rollback(img); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(codes(inspectFile(t, img, Options{}).Safety.Blockers), CodePendingJournal) {
+		t.Error("blocker still there after the rollback removed the journal")
 	}
 }
 
