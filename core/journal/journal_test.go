@@ -34,31 +34,93 @@ func TestIntervals(t *testing.T) {
 	}
 }
 
-func TestRecordRoundTripAndTornTail(t *testing.T) {
+// writeJournal builds a journal file from records, numbered in order, with
+// a header that says it was allocated up to its length (sealed when the
+// last record is a seal).
+func writeJournal(t testing.TB, path string, rs []record) []byte {
+	t.Helper()
+	b := make([]byte, headerSize)
+	for i, r := range rs {
+		r.seq = uint32(i)
+		b = append(b, r.marshal()...)
+	}
+	h := header{alloc: int64(len(b))}
+	if len(rs) > 0 && rs[len(rs)-1].kind == kindSeal {
+		h = header{flags: flagSealed, alloc: int64(len(b)), count: int64(len(rs)), end: int64(len(b))}
+	}
+	copy(b, h.marshal())
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func readJournalFile(t testing.TB, path string) (*journalFile, error) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	return readJournal(f, path)
+}
+
+// TestTornTailVersusDamage: an unfinished journal may end in one bad record
+// (a torn append); a bad record with a valid one after it is damage, and so
+// is any bad record in a sealed journal.
+func TestTornTailVersusDamage(t *testing.T) {
+	dir := t.TempDir()
+	jp := filepath.Join(dir, "j")
 	rs := []record{
 		{kind: kindFile, id: 1, size: 12345, path: "/a/b.vhdx"},
 		{kind: kindData, id: 1, off: 4096, data: []byte("old bytes")},
 		{kind: kindCreate, id: 2, path: "/a/new.bin"},
 	}
-	j := []byte(magic)
-	for _, r := range rs {
-		j = append(j, r.marshal()...)
-	}
-	got, err := parseJournal(j)
-	if err != nil || len(got) != 3 || got[0].size != 12345 || string(got[1].data) != "old bytes" || got[2].path != "/a/new.bin" {
+	j := writeJournal(t, jp, rs)
+	got, err := readJournalFile(t, jp)
+	if err != nil || len(got.entries) != 3 || got.entries[0].size != 12345 || got.entries[2].path != "/a/new.bin" || got.sealed {
 		t.Fatalf("parse = %+v, %v", got, err)
 	}
-	last := rs[2].marshal()
-	for cut := 1; cut < len(last); cut++ {
-		got, err := parseJournal(j[:len(j)-cut])
-		if err != nil || len(got) != 2 {
-			t.Fatalf("cut %d bytes: %d records, %v; want the 2 complete ones", cut, len(got), err)
+	// A torn last record: the two before it stand.
+	last := rs[2]
+	last.seq = 2
+	lastLen := len(last.marshal())
+	pad := lastLen - (8 + 9 + len(last.path)) // alignment zeros after the payload
+	for cut := pad + 1; cut < lastLen; cut += 3 {
+		torn := append([]byte(nil), j[:len(j)-cut]...)
+		torn = append(torn, make([]byte, cut)...) // the preallocated zeros
+		os.WriteFile(jp, torn, 0o600)
+		got, err := readJournalFile(t, jp)
+		if err != nil || len(got.entries) != 2 {
+			t.Fatalf("cut %d bytes: %v, %v; want the 2 complete records", cut, got, err)
 		}
 	}
+	// The second record damaged, the third valid: damage, not a torn tail.
 	bad := bytes.Clone(j)
-	bad[len(bad)-1] ^= 0xff // checksum mismatch in the last record
-	if got, _ := parseJournal(bad); len(got) != 2 {
-		t.Fatalf("corrupt last record: %d records, want 2", len(got))
+	second := headerSize + recLen(1+4+4+8+len(rs[0].path))
+	bad[second+20] ^= 0x40
+	os.WriteFile(jp, bad, 0o600)
+	var de *DamagedError
+	if _, err := readJournalFile(t, jp); !errors.As(err, &de) {
+		t.Fatalf("bad record before a valid one: %v, want a DamagedError", err)
+	}
+	// Sealed: any bad record is damage.
+	sealed := append(rs[:3:3], record{kind: kindSeal, seal: []sealFile{{id: 1, size: 12345}, {id: 2, size: 0}}})
+	j = writeJournal(t, jp, sealed)
+	if got, err := readJournalFile(t, jp); err != nil || !got.sealed {
+		t.Fatalf("sealed journal: %+v, %v", got, err)
+	}
+	for _, off := range []int{0, 9, 20, headerSize + 4, len(j) - 9} {
+		b := bytes.Clone(j)
+		b[off] ^= 1
+		os.WriteFile(jp, b, 0o600)
+		if _, err := readJournalFile(t, jp); !errors.As(err, &de) {
+			t.Errorf("sealed journal with byte %d flipped: %v, want a DamagedError", off, err)
+		}
+	}
+	os.WriteFile(jp, j[:len(j)-8], 0o600)
+	if _, err := readJournalFile(t, jp); !errors.As(err, &de) {
+		t.Errorf("sealed journal cut short: %v, want a DamagedError", err)
 	}
 }
 
