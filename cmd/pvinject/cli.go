@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/pvinject/pvinject/core/inject"
+	"github.com/pvinject/pvinject/core/journal"
 	"github.com/pvinject/pvinject/core/safety"
 )
 
@@ -191,7 +193,16 @@ func exitCode(env *cliEnv, prefix string, err error) int {
 	msg := strings.ReplaceAll(err.Error(), "\n", " ")
 	var ue *usageError
 	var refusal *safety.Refusal
+	var changed *inject.ChangedError
+	var damaged *journal.DamagedError
 	switch {
+	case errors.As(err, &changed):
+		// A refused rollback: its list of changes reads best one per line.
+		fmt.Fprintf(env.stderr, "%s: %s\n", prefix, strings.TrimRight(changed.Error(), "\n"))
+		return exitRefused
+	case errors.As(err, &damaged):
+		fmt.Fprintf(env.stderr, "%s: %s. What you can do: restore the image from a backup taken before the injection; or, if the injection had finished and you keep the image as it is, drop the journal with: pvinject accept %s\n", prefix, msg, damaged.Image)
+		return exitRefused
 	case errors.As(err, &ue):
 		fmt.Fprintf(env.stderr, "%s: %s (run %s --help)\n", prefix, msg, prefix)
 		return exitUsage

@@ -40,16 +40,18 @@ type Opener struct {
 	inner disk.Opener
 	path  string
 
-	mu     sync.Mutex
-	f      *os.File
-	files  map[string]*fileState
-	nextID uint32
-	err    error // sticky: once the journal failed, nothing more is written
-	done   bool
-	sealed bool
-	pos    int64 // where the next record goes
-	alloc  int64 // bytes of the journal file allocated (zeros past pos)
-	seq    uint32
+	mu      sync.Mutex
+	f       *os.File
+	files   map[string]*fileState
+	nextID  uint32
+	err     error // sticky: once the journal failed, nothing more is written
+	done    bool
+	sealed  bool
+	pos     int64 // where the next record goes
+	alloc   int64 // bytes of the journal file allocated (zeros past pos)
+	seq     uint32
+	guestMu sync.Mutex
+	guest   intervals // guest bytes written through Guest
 	// touched is when the journal's modification time was last refreshed
 	// (see heartbeat).
 	touched time.Time
@@ -324,7 +326,7 @@ func (o *Opener) Seal() error {
 		sf = append(sf, s)
 	}
 	slices.SortFunc(sf, func(a, b sealFile) int { return cmp.Compare(a.id, b.id) })
-	if err := o.appendLocked(record{kind: kindSeal, seal: sf}); err != nil {
+	if err := o.appendLocked(record{kind: kindSeal, seal: sf, guest: o.guestRanges()}); err != nil {
 		return err
 	}
 	if err := o.writeHeader(header{flags: flagSealed, alloc: o.alloc, count: int64(o.seq), end: o.pos}); err != nil {

@@ -11,6 +11,7 @@ import (
 // DamagedError: the journal fails its own checks, so what it would restore
 // cannot be trusted. Nothing was restored and the journal was kept.
 type DamagedError struct {
+	Image   string // set by Rollback
 	Journal string
 	Reason  string
 }
@@ -30,8 +31,9 @@ type entry struct {
 type journalFile struct {
 	path    string
 	hdr     header
-	entries []entry  // file, data and create records in journal order
+	entries []entry    // file, data and create records in journal order
 	seal    []sealFile // nil: the run did not finish (crashed or still running)
+	guest   [][2]int64 // the seal's guest ranges
 	sealed  bool
 	paths   map[uint32]string
 	created map[uint32]bool
@@ -113,7 +115,10 @@ func readJournal(f *os.File, path string) (*journalFile, error) {
 		}
 		seq++
 		if r.kind == kindSeal {
-			j.seal = r.seal
+			j.seal, j.guest = r.seal, r.guest
+			if j.seal == nil {
+				j.seal = []sealFile{}
+			}
 			pos += n
 			break
 		}

@@ -99,6 +99,10 @@ type record struct {
 	path string // file, create
 	data []byte // data: old bytes
 	seal []sealFile
+	// guest: the byte ranges of the virtual disk the run wrote (seal; empty
+	// when the run wrote through no image), so that a refused rollback can
+	// name what changed in the guest's terms.
+	guest [][2]int64
 }
 
 // sealFile is what the seal says about one file the run changed: its size
@@ -146,6 +150,11 @@ func (r record) marshal() []byte {
 				p = binary.LittleEndian.AppendUint64(p, uint64(c.n))
 				p = append(p, c.sum[:]...)
 			}
+		}
+		p = binary.LittleEndian.AppendUint32(p, uint32(len(r.guest)))
+		for _, g := range r.guest {
+			p = binary.LittleEndian.AppendUint64(p, uint64(g[0]))
+			p = binary.LittleEndian.AppendUint64(p, uint64(g[1]))
 		}
 	}
 	out := make([]byte, recLen(len(p)))
@@ -202,11 +211,11 @@ func parseRecord(b []byte) (record, error) {
 	case kindCreate:
 		r.path = string(rest)
 	case kindSeal:
-		s, err := parseSeal(rest)
+		s, g, err := parseSeal(rest)
 		if err != nil {
 			return record{}, err
 		}
-		r.seal = s
+		r.seal, r.guest = s, g
 	default:
 		return record{}, fmt.Errorf("unknown record kind %d", r.kind)
 	}
@@ -216,37 +225,51 @@ func parseRecord(b []byte) (record, error) {
 	return r, nil
 }
 
-func parseSeal(b []byte) ([]sealFile, error) {
+func parseSeal(b []byte) ([]sealFile, [][2]int64, error) {
 	bad := errors.New("seal record cut short")
 	if len(b) < 4 {
-		return nil, bad
+		return nil, nil, bad
 	}
 	nf := binary.LittleEndian.Uint32(b)
 	b = b[4:]
 	var out []sealFile
 	for i := uint32(0); i < nf; i++ {
 		if len(b) < 16 {
-			return nil, bad
+			return nil, nil, bad
 		}
 		f := sealFile{id: binary.LittleEndian.Uint32(b), size: int64(binary.LittleEndian.Uint64(b[4:]))}
 		nc := binary.LittleEndian.Uint32(b[12:])
 		b = b[16:]
 		if f.size < 0 || int64(nc) > int64(len(b))/48 {
-			return nil, bad
+			return nil, nil, bad
 		}
 		for j := uint32(0); j < nc; j++ {
 			c := chunk{off: int64(binary.LittleEndian.Uint64(b)), n: int64(binary.LittleEndian.Uint64(b[8:]))}
 			copy(c.sum[:], b[16:48])
 			b = b[48:]
 			if c.off < 0 || c.n <= 0 || c.off > f.size-c.n {
-				return nil, fmt.Errorf("seal names bytes %d+%d outside the file's %d bytes", c.off, c.n, f.size)
+				return nil, nil, fmt.Errorf("seal names bytes %d+%d outside the file's %d bytes", c.off, c.n, f.size)
 			}
 			f.chunks = append(f.chunks, c)
 		}
 		out = append(out, f)
 	}
-	if len(b) != 0 {
-		return nil, errors.New("seal record has trailing bytes")
+	if len(b) < 4 {
+		return nil, nil, bad
 	}
-	return out, nil
+	ng := binary.LittleEndian.Uint32(b)
+	b = b[4:]
+	if int64(ng)*16 != int64(len(b)) {
+		return nil, nil, errors.New("seal record's guest ranges do not fill it")
+	}
+	var guest [][2]int64
+	for i := uint32(0); i < ng; i++ {
+		g := [2]int64{int64(binary.LittleEndian.Uint64(b)), int64(binary.LittleEndian.Uint64(b[8:]))}
+		b = b[16:]
+		if g[0] < 0 || g[1] <= 0 || g[0] > 1<<62-g[1] {
+			return nil, nil, fmt.Errorf("seal names guest bytes %d+%d", g[0], g[1])
+		}
+		guest = append(guest, g)
+	}
+	return out, guest, nil
 }

@@ -40,6 +40,9 @@ type ChangedError struct {
 	Journal  string
 	Changes  []Change
 	Finished bool // the run had finished (sealed); else it was interrupted
+	// Guest is what the run wrote of the virtual disk, as offset and
+	// length pairs (sealed journals of runs that wrote through Guest).
+	Guest [][2]int64
 }
 
 func (e *ChangedError) Error() string {
@@ -108,6 +111,10 @@ func RollbackWith(imagePath string, opt Options) (*Result, error) {
 	}
 	defer f.Close()
 	j, err := readJournal(f, jp)
+	var de *DamagedError
+	if errors.As(err, &de) {
+		de.Image = imagePath
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +125,7 @@ func RollbackWith(imagePath string, opt Options) (*Result, error) {
 	res := &Result{Finished: j.sealed}
 	if len(changes) > 0 {
 		if !opt.Force {
-			return nil, &ChangedError{Journal: jp, Changes: changes, Finished: j.sealed}
+			return nil, &ChangedError{Journal: jp, Changes: changes, Finished: j.sealed, Guest: j.guest}
 		}
 		res.Forced = changes
 	}
