@@ -325,20 +325,48 @@ func nameGuestRanges(img disk.Image, hits [][2]int64) []string {
 			say(fmt.Sprintf("bytes at offset %d..%d of partition %d (in no file) changed after the injection", h[0]-part.Start, h[1]-part.Start-1, part.Index))
 			continue
 		}
-		for _, o := range owners {
-			say(ownerLine(o))
-		}
+		sayOwners(owners, say)
 	}
 	return lines
 }
 
+// sayOwners words the owners of one changed range: MFT records together
+// (a changed piece of the file table holds several), then files' data.
+func sayOwners(owners []ntfs.Owner, say func(string)) {
+	var recs []string
+	free := false
+	for _, o := range owners {
+		switch {
+		case o.InRecord && o.Free:
+			free = true
+		case o.InRecord && o.Path != "":
+			recs = append(recs, o.Path)
+		case o.InRecord:
+			recs = append(recs, fmt.Sprintf("record %d", o.Record))
+		}
+	}
+	if len(recs) > 0 || free {
+		l := "the NTFS file table ($MFT) changed after the injection where it holds "
+		switch {
+		case len(recs) == 0:
+			l += "free file records: a file was added or deleted in the guest"
+		case free:
+			l += "the records of " + strings.Join(recs, ", ") + " and free records: a file was added, changed or deleted in the guest"
+		default:
+			l += "the records of " + strings.Join(recs, ", ") + ": one of them was added, changed or deleted in the guest"
+		}
+		say(l)
+	}
+	for _, o := range owners {
+		if o.InRecord || (o.Path == "$MFT" && (len(recs) > 0 || free)) {
+			continue
+		}
+		say(ownerLine(o))
+	}
+}
+
 func ownerLine(o ntfs.Owner) string {
-	switch {
-	case o.Free:
-		return fmt.Sprintf("NTFS file record %d changed after the injection (a file was added or deleted in the guest)", o.Record)
-	case o.InRecord && o.Path != "":
-		return fmt.Sprintf("the NTFS file record of %s changed after the injection (the file was added, changed or deleted in the guest)", o.Path)
-	case o.Path == "":
+	if o.Path == "" {
 		return fmt.Sprintf("a file (NTFS record %d) changed after the injection", o.Record)
 	}
 	if w, ok := ntfsMeta[o.Path]; ok {
