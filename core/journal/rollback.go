@@ -1,7 +1,6 @@
 package journal
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -118,7 +117,7 @@ func RollbackWith(imagePath string, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	changes, err := j.check(f)
+	changes, err := j.check()
 	if err != nil {
 		return nil, fmt.Errorf("journal: check %s against %s: %w", imagePath, jp, err)
 	}
@@ -157,22 +156,20 @@ func RollbackWith(imagePath string, opt Options) (*Result, error) {
 
 // check compares the files with what the run left. A sealed journal holds
 // the SHA-256 of every piece the run wrote, taken after it verified: each
-// must still match, or (after an interrupted rollback) hold its old bytes
-// again. An unsealed journal has no such hashes; see checkUnfinished.
-func (j *journalFile) check(jf *os.File) ([]Change, error) {
-	if !j.sealed {
+// must still match. An unsealed journal has no such hashes, and neither is
+// a half-restored file comparable to them (a piece can hold old bytes of
+// some records and new bytes of others); see checkUnfinished for both.
+func (j *journalFile) check() ([]Change, error) {
+	if !j.sealed || j.hdr.flags&flagRestoring != 0 {
 		return j.checkUnfinished(), nil
 	}
-	restoring := j.hdr.flags&flagRestoring != 0
 	var out []Change
 	for _, s := range j.seal {
 		path := j.paths[s.id]
 		fi, err := os.Lstat(path)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
-			if !(restoring && j.created[s.id]) {
-				out = append(out, Change{File: path, What: "no longer exists", Created: j.created[s.id], WholeFile: true})
-			}
+			out = append(out, Change{File: path, What: "no longer exists", Created: j.created[s.id], WholeFile: true})
 			continue
 		case err != nil:
 			return nil, err
@@ -181,7 +178,7 @@ func (j *journalFile) check(jf *os.File) ([]Change, error) {
 			continue
 		}
 		size := fi.Size()
-		if size != s.size && !(restoring && size == j.orig[s.id] && !j.created[s.id]) {
+		if size != s.size {
 			out = append(out, Change{File: path, What: fmt.Sprintf("changed size from %d to %d bytes", s.size, size), WholeFile: true})
 			continue
 		}
@@ -191,9 +188,6 @@ func (j *journalFile) check(jf *os.File) ([]Change, error) {
 		}
 		var bad [][2]int64
 		for _, c := range s.chunks {
-			if c.off+c.n > size {
-				continue // truncated away by an interrupted rollback
-			}
 			cur := make([]byte, c.n)
 			if _, err := f.ReadAt(cur, c.off); err != nil {
 				f.Close()
@@ -201,16 +195,6 @@ func (j *journalFile) check(jf *os.File) ([]Change, error) {
 			}
 			if sha256.Sum256(cur) == c.sum {
 				continue
-			}
-			if restoring {
-				old, err := j.oldBytes(jf, s.id, c.off, c.n)
-				if err != nil {
-					f.Close()
-					return nil, err
-				}
-				if old != nil && bytes.Equal(old, cur) {
-					continue
-				}
 			}
 			if k := len(bad); k > 0 && bad[k-1][1] == c.off {
 				bad[k-1][1] = c.off + c.n
@@ -226,11 +210,14 @@ func (j *journalFile) check(jf *os.File) ([]Change, error) {
 	return out, nil
 }
 
-// checkUnfinished judges the journal of a run that never finished: it was
+// checkUnfinished judges the journal of a run that never finished (it was
 // killed, the machine lost power, or it failed and could not roll itself
-// back. Such a journal has no hashes of what the run wrote (the run never
-// reached the point where its writes were complete and verified), so the
-// bytes cannot be compared. What can be checked:
+// back), and of a rollback that never finished. The first has no hashes of
+// what the run wrote (it never reached the point where its writes were
+// complete and verified); in the second, files hold a mix of old and new
+// bytes that no hash describes, and the rollback that was cut off checked
+// them before it wrote anything. So the bytes cannot be compared. What can
+// be checked:
 //   - every file the run changed still exists (old bytes cannot be put back
 //     into a file that was deleted, and rollback never creates one);
 //   - no file was modified clearly after the run stopped. The journal file's
@@ -239,12 +226,17 @@ func (j *journalFile) check(jf *os.File) ([]Change, error) {
 //     appending. A file modified more than unfinishedSlack later was written
 //     by someone else (a guest booted on the half-injected image, a second
 //     tool), and restoring old bytes under those writes would corrupt it.
+//     A rollback refreshes the journal's time the same way while it writes.
 //
 // Within that slack, nobody else is assumed to have written: an interrupted
 // image is not a bootable state a user should start, inject refuses to run
 // over the journal, and this matches the crash campaign (kill at every
 // write, rollback right after) that must restore byte for byte.
 func (j *journalFile) checkUnfinished() []Change {
+	who := "the interrupted run"
+	if j.hdr.flags&flagRestoring != 0 {
+		who = "the interrupted rollback"
+	}
 	var out []Change
 	ids := make([]uint32, 0, len(j.paths))
 	for id := range j.paths {
@@ -266,31 +258,10 @@ func (j *journalFile) checkUnfinished() []Change {
 		}
 		if late := fi.ModTime().Sub(j.mtime); late > unfinishedSlack {
 			out = append(out, Change{File: path, WholeFile: true, Created: j.created[id],
-				What: fmt.Sprintf("was modified at %s, %s after the interrupted run last wrote", fi.ModTime().Format(time.DateTime), late.Round(time.Second))})
+				What: fmt.Sprintf("was modified at %s, %s after %s last wrote", fi.ModTime().Format(time.DateTime), late.Round(time.Second), who)})
 		}
 	}
 	return out
-}
-
-// oldBytes assembles the original bytes of [off, off+n) of file id from the
-// journal, or nil when the journal does not hold all of them.
-func (j *journalFile) oldBytes(jf *os.File, id uint32, off, n int64) ([]byte, error) {
-	out := make([]byte, n)
-	covered := int64(0)
-	for _, e := range j.entries {
-		if e.kind != kindData || e.id != id || e.off >= off+n || e.off+e.dataN <= off {
-			continue
-		}
-		a, b := max(off, e.off), min(off+n, e.off+e.dataN)
-		if _, err := jf.ReadAt(out[a-off:b-off], e.dataAt+(a-e.off)); err != nil {
-			return nil, fmt.Errorf("read journal %s: %w", j.path, err)
-		}
-		covered += b - a // old-byte records never overlap (each byte is saved once)
-	}
-	if covered != n {
-		return nil, nil
-	}
-	return out, nil
 }
 
 // apply undoes the entries newest first, so the oldest copy of a byte, its
