@@ -282,3 +282,33 @@ func TestRollbackNeverCreates(t *testing.T) {
 		t.Fatalf("forced rollback created %s: %v", img, err)
 	}
 }
+
+// TestReportSaveFailureRollsBack: when the report cannot be saved (here a
+// folder stands where its file goes; a full disk fails the same write),
+// the injection is rolled back and says so: no journal, the original
+// image, no report, instead of an injected image with a cut-off report.
+func TestReportSaveFailureRollsBack(t *testing.T) {
+	dir := fixture(t)
+	src := filepath.Join(dir, "disks", "10-x64-virtio.qcow2")
+	img := testenv.CopyInto(t, src, t.TempDir())
+	p := planFor(t, img, filepath.Join(dir, "drivers", "virtio-tree"))
+	block := img + ReportHTMLSuffix + stagingSuffix
+	if err := os.Mkdir(block, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Apply(context.Background(), p, nil)
+	if err == nil || !strings.Contains(err.Error(), "rolled back") {
+		t.Fatalf("Apply with an unsavable report: %v, want an error that says the image was rolled back", err)
+	}
+	if journal.Exists(img) {
+		t.Error("journal kept")
+	}
+	if testenv.FileSHA256(t, img) != testenv.FileSHA256(t, src) {
+		t.Error("image not rolled back")
+	}
+	for _, f := range []string{img + ReportSuffix, img + ReportHTMLSuffix, img + ReportSuffix + stagingSuffix} {
+		if _, err := os.Stat(f); err == nil {
+			t.Errorf("%s left behind", f)
+		}
+	}
+}
