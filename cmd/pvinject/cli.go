@@ -199,9 +199,10 @@ func exitCode(env *cliEnv, prefix string, err error) int {
 	case errors.As(err, &changed):
 		// A refused rollback: its list of changes reads best one per line.
 		fmt.Fprintf(env.stderr, "%s: %s\n", prefix, strings.TrimRight(changed.Error(), "\n"))
+		fmt.Fprintf(env.stderr, "To keep the guest as it is: pvinject accept %s\nTo restore anyway (the changed files will be damaged): pvinject rollback --force %s\n", changed.Image, changed.Image)
 		return exitRefused
 	case errors.As(err, &damaged):
-		fmt.Fprintf(env.stderr, "%s: %s. What you can do: restore the image from a backup taken before the injection; or, if the injection had finished and you keep the image as it is, drop the journal with: pvinject accept %s\n", prefix, msg, damaged.Image)
+		fmt.Fprintf(env.stderr, "%s: %s (pvinject accept %s)\n", prefix, msg, damaged.Image)
 		return exitRefused
 	case errors.As(err, &ue):
 		fmt.Fprintf(env.stderr, "%s: %s (run %s --help)\n", prefix, msg, prefix)

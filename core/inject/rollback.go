@@ -39,9 +39,9 @@ func (e *ChangedError) Error() string {
 	for _, l := range e.Lines {
 		b.WriteString("  - " + l + "\n")
 	}
-	b.WriteString("What you can do: keep the guest as it is and make the injection final (pvinject accept " + shellQuote(e.Image) + "), " +
+	b.WriteString("What you can do: keep the guest as it is and make the injection final, " +
 		"or restore the image from a backup taken before the injection. " +
-		"To put the old bytes back anyway over these changes (the changed files will be damaged), run: pvinject rollback --force " + shellQuote(e.Image))
+		"Restoring the old bytes anyway, over these changes, would damage the changed files.")
 	return b.String()
 }
 

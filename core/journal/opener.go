@@ -87,7 +87,8 @@ func Begin(imagePath string, inner disk.Opener) (*Opener, error) {
 // before it appears under its name: it is written under a temporary name
 // and hard-linked into place (link fails if the name exists, like O_EXCL).
 // So a journal at its name always has a readable header, and a short or
-// empty one is damage, never a run cut off at its start.
+// empty one is damage, never a run cut off at its start. Where hard links
+// are not supported the journal is created in place, header first.
 func createJournal(jp string) (*os.File, error) {
 	tmp := fmt.Sprintf("%s.%d.new", jp, os.Getpid())
 	os.Remove(tmp) // a leftover of a killed run with the same pid
@@ -96,21 +97,48 @@ func createJournal(jp string) (*os.File, error) {
 		return nil, err
 	}
 	defer os.Remove(tmp)
-	_, err = f.Write(append(header{alloc: headerSize}.marshal(), make([]byte, headerSize-headerLen)...))
+	head := append(header{alloc: headerSize}.marshal(), make([]byte, headerSize-headerLen)...)
+	_, err = f.Write(head)
 	if err == nil {
 		err = f.Sync()
 	}
+	linked := false
 	if err == nil {
 		err = os.Link(tmp, jp)
+		linked = err == nil
+		if err != nil && !errors.Is(err, os.ErrExist) {
+			f.Close()
+			return createInPlace(jp, head)
+		}
 	}
 	if err == nil {
 		err = syncDir(filepath.Dir(jp))
 	}
 	if err != nil {
 		f.Close()
-		if !errors.Is(err, os.ErrExist) && Exists(jp[:len(jp)-len(Suffix)]) {
+		if linked {
 			os.Remove(jp)
 		}
+		return nil, err
+	}
+	return f, nil
+}
+
+func createInPlace(jp string, head []byte) (*os.File, error) {
+	f, err := os.OpenFile(jp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	_, err = f.Write(head)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(jp))
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(jp)
 		return nil, err
 	}
 	return f, nil

@@ -17,7 +17,8 @@ type DamagedError struct {
 }
 
 func (e *DamagedError) Error() string {
-	return fmt.Sprintf("the rollback journal %s is damaged: %s; nothing was restored and the journal was kept", e.Journal, e.Reason)
+	return fmt.Sprintf("the rollback journal %s is damaged (%s), so what it would restore cannot be trusted: nothing was restored and the journal was kept. "+
+		"What you can do: restore the image from a backup taken before the injection; or, if the injection had finished and you keep the image as it is, make the injection final", e.Journal, e.Reason)
 }
 
 // entry is a parsed record whose old bytes stay in the journal file.

@@ -133,7 +133,8 @@ func RollbackWith(imagePath string, opt Options) (*Result, error) {
 		// off half-way is recognised and accepted by the next one.
 		h := j.hdr
 		h.flags |= flagRestoring
-		if _, err := f.WriteAt(h.marshal(), 0); err == nil {
+		_, err := f.WriteAt(h.marshal(), 0)
+		if err == nil {
 			err = datasync(f)
 		}
 		if err != nil {
