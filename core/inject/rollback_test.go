@@ -312,3 +312,32 @@ func TestReportSaveFailureRollsBack(t *testing.T) {
 		}
 	}
 }
+
+// TestFailureBeforeFirstWriteSaysSo: a run that fails before writing
+// anything (here the partition moved after the plan was made) says that
+// nothing was written, not that the image was rolled back, and leaves no
+// journal.
+func TestFailureBeforeFirstWriteSaysSo(t *testing.T) {
+	dir := fixture(t)
+	src := filepath.Join(dir, "disks", "8.1-x86.raw")
+	img := testenv.CopyInto(t, src, t.TempDir())
+	p := planFor(t, img, filepath.Join(dir, "drivers", "virtio-tree"))
+	// Move the first MBR entry's start by one sector (LBA at byte 454).
+	f, err := os.OpenFile(img, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lba := make([]byte, 4)
+	f.ReadAt(lba, 454)
+	lba[0]++
+	f.WriteAt(lba, 454)
+	f.Close()
+	before := testenv.FileSHA256(t, img)
+	_, err = Apply(context.Background(), p, nil)
+	if err == nil || !strings.Contains(err.Error(), "nothing was written") || strings.Contains(err.Error(), "rolled back") {
+		t.Fatalf("Apply on a moved partition: %v, want an error that says nothing was written", err)
+	}
+	if journal.Exists(img) || testenv.FileSHA256(t, img) != before {
+		t.Error("journal left or image changed")
+	}
+}

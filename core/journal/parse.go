@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 )
@@ -62,7 +63,11 @@ func readJournal(f *os.File, path string) (*journalFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal: %s: %w", path, err)
 	}
-	size := st.Size()
+	return parseJournal(f, st.Size(), st.ModTime(), path)
+}
+
+// parseJournal is readJournal on any reader (the fuzz target's).
+func parseJournal(f io.ReaderAt, size int64, mtime time.Time, path string) (*journalFile, error) {
 	hb := make([]byte, min(size, headerLen))
 	if _, err := f.ReadAt(hb, 0); err != nil {
 		return nil, fmt.Errorf("journal: read %s: %w", path, err)
@@ -72,7 +77,7 @@ func readJournal(f *os.File, path string) (*journalFile, error) {
 		return nil, damaged(path, "%v", err)
 	}
 	j := &journalFile{path: path, hdr: hdr, sealed: hdr.flags&flagSealed != 0, paths: map[uint32]string{},
-		created: map[uint32]bool{}, orig: map[uint32]int64{}, mtime: st.ModTime()}
+		created: map[uint32]bool{}, orig: map[uint32]int64{}, mtime: mtime}
 	limit := size
 	if j.sealed {
 		if size < hdr.end {
@@ -201,10 +206,10 @@ func (j *journalFile) checkSeal() error {
 
 // validAfter looks for a valid record numbered at least minSeq at any
 // 8-byte aligned position in [from, limit).
-func validAfter(f *os.File, from, limit int64, minSeq uint32) (int64, uint32, bool) {
+func validAfter(f io.ReaderAt, from, limit int64, minSeq uint32) (int64, uint32, bool) {
 	from = (from + 7) &^ 7
 	const step = 1 << 20
-	buf := make([]byte, step+17)
+	buf := make([]byte, min(step+17, max(0, limit-from)))
 	for base := from; base+8 <= limit; base += step {
 		n := min(int64(len(buf)), limit-base)
 		b := buf[:n]
