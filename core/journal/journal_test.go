@@ -5,7 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/pvinject/pvinject/core/disk"
 )
@@ -213,5 +215,57 @@ func TestCommitRemovesJournal(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(img); got[0] != 1 {
 		t.Fatal("committed write lost")
+	}
+}
+
+// TestUnfinishedModifiedLater: the journal of a run that never sealed has
+// no hashes; a file modified well after the run's last sign of life was
+// written by someone else, so the rollback refuses (journal kept, nothing
+// written) unless forced. A file deleted since is refused too, and never
+// created again.
+func TestUnfinishedModifiedLater(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "disk.img")
+	orig := bytes.Repeat([]byte("o"), 8192)
+	os.WriteFile(img, orig, 0o644)
+	o, err := Begin(img, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := o.Open(img, true)
+	f.WriteAt([]byte("new"), 100)
+	f.Close()
+	o.Close()
+	jst, _ := os.Stat(Path(img))
+	later := jst.ModTime().Add(10 * time.Minute)
+	os.Chtimes(img, later, later)
+	changed, _ := os.ReadFile(img)
+	var ce *ChangedError
+	if _, err := RollbackWith(img, Options{}); !errors.As(err, &ce) || ce.Finished || len(ce.Changes) != 1 || !strings.Contains(ce.Changes[0].What, "modified") {
+		t.Fatalf("rollback of a file modified after the run: %v, want a ChangedError", err)
+	}
+	if got, _ := os.ReadFile(img); !bytes.Equal(got, changed) || !Exists(img) {
+		t.Fatal("a refused rollback wrote or removed the journal")
+	}
+	res, err := RollbackWith(img, Options{Force: true})
+	if err != nil || len(res.Forced) != 1 {
+		t.Fatalf("forced: %+v %v", res, err)
+	}
+	if got, _ := os.ReadFile(img); !bytes.Equal(got, orig) {
+		t.Fatal("forced rollback did not restore")
+	}
+	// Deleted since: refused, and not created again.
+	os.WriteFile(img, orig, 0o644)
+	o, _ = Begin(img, nil)
+	f, _ = o.Open(img, true)
+	f.WriteAt([]byte("new"), 100)
+	f.Close()
+	o.Close()
+	os.Remove(img)
+	if _, err := RollbackWith(img, Options{}); !errors.As(err, &ce) || !strings.Contains(ce.Error(), "no longer exists") {
+		t.Fatalf("rollback of a deleted file: %v", err)
+	}
+	if _, err := os.Lstat(img); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("rollback created the deleted file")
 	}
 }
