@@ -269,3 +269,55 @@ func TestUnfinishedModifiedLater(t *testing.T) {
 		t.Fatal("rollback created the deleted file")
 	}
 }
+
+// TestSealedRefusesChangedBytes: after Seal, a byte changed inside what the
+// run wrote (or in what it appended) makes the rollback refuse and name
+// the 4 KiB piece; a byte changed elsewhere is not the run's and does not.
+func TestSealedRefusesChangedBytes(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "disk.img")
+	orig := bytes.Repeat([]byte("o"), 64<<10)
+	run := func() {
+		os.WriteFile(img, orig, 0o644)
+		o, err := Begin(img, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _ := o.Open(img, true)
+		f.WriteAt(bytes.Repeat([]byte("n"), 5000), 10000) // bytes 10000..14999
+		f.WriteAt([]byte("tail"), 64<<10)                 // grows the file
+		f.Close()
+		if err := o.Seal(); err != nil {
+			t.Fatal(err)
+		}
+		o.Close()
+	}
+	poke := func(off int64) {
+		f, _ := os.OpenFile(img, os.O_WRONLY, 0)
+		f.WriteAt([]byte{'X'}, off)
+		f.Close()
+	}
+	for _, c := range []struct {
+		off      int64
+		refuse   bool
+		from, to int64
+	}{{12345, true, 12288, 15000}, {65537, true, 65536, 65540}, {100, false, 0, 0}} {
+		run()
+		poke(c.off)
+		_, err := RollbackWith(img, Options{})
+		var ce *ChangedError
+		if !c.refuse {
+			if err != nil {
+				t.Fatalf("byte %d changed (not the run's): %v", c.off, err)
+			}
+			continue
+		}
+		if !errors.As(err, &ce) || !ce.Finished || len(ce.Changes) != 1 || ce.Changes[0].Off != c.from || ce.Changes[0].End != c.to {
+			t.Fatalf("byte %d changed: %v, want a refusal naming bytes %d..%d", c.off, err, c.from, c.to)
+		}
+		if !Exists(img) {
+			t.Fatal("journal removed by a refusal")
+		}
+		os.Remove(Path(img))
+	}
+}
