@@ -47,6 +47,7 @@ func TestRollbackRefusesAfterGuestChanged(t *testing.T) {
 	if r.code != exitRefused || r.stdout != "" {
 		t.Fatalf("rollback after the guest changed: want status 3 and nothing on stdout: %v", r)
 	}
+	t.Logf("refusal:\n%s", r.stderr)
 	for _, want := range []string{"$Bitmap", "nothing was restored", "pvinject accept", "rollback --force", "\n  - "} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("refusal lacks %q:\n%s", want, r.stderr)

@@ -47,6 +47,9 @@ func (e *ChangedError) Error() string {
 
 func (e *ChangedError) Unwrap() error { return e.Err }
 
+// ShellQuote quotes a path for a command line the user can paste.
+func ShellQuote(s string) string { return shellQuote(s) }
+
 // RollbackResult says what a rollback did.
 type RollbackResult struct {
 	// Untouched: the journal held no change, so nothing was restored.
