@@ -92,3 +92,29 @@ func TestRollbackCreatesNothing(t *testing.T) {
 		t.Error("journal removed by a refused rollback")
 	}
 }
+
+// TestRollbackDamagedJournal: a journal cut in half is refused in one line
+// that names it, says it is damaged and what to do; the image and the
+// journal stay as they are.
+func TestRollbackDamagedJournal(t *testing.T) {
+	fx := injectFixture(t)
+	img := testenv.CopyFile(t, filepath.Join(fx, "disks", win10), filepath.Join(t.TempDir(), "win10.qcow2"))
+	if r := cli(t, "inject", "--drivers", virtioTree(fx), "--in-place", img); r.code != exitOK {
+		t.Fatalf("inject: %v", r)
+	}
+	jb, _ := os.ReadFile(journal.Path(img))
+	half := jb[:len(jb)/2]
+	os.WriteFile(journal.Path(img), half, 0o600)
+	sum := testenv.FileSHA256(t, img)
+	r := cli(t, "rollback", img)
+	if r.code != exitRefused || strings.Contains(r.stdout, "restored") {
+		t.Fatalf("rollback with a damaged journal: %v", r)
+	}
+	wantOneLine(t, r, journal.Path(img), "damaged", "cut short", "nothing was restored", "pvinject accept")
+	if testenv.FileSHA256(t, img) != sum {
+		t.Error("the image changed")
+	}
+	if now, _ := os.ReadFile(journal.Path(img)); !bytes.Equal(now, half) {
+		t.Error("the journal changed or was removed")
+	}
+}
