@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/pvinject/pvinject/core/inject"
+	"github.com/pvinject/pvinject/core/journal"
 	"github.com/pvinject/pvinject/core/safety"
 )
 
@@ -197,7 +199,17 @@ func exitCode(env *cliEnv, prefix string, err error) int {
 	msg := strings.ReplaceAll(err.Error(), "\n", " ")
 	var ue *usageError
 	var refusal *safety.Refusal
+	var changed *inject.ChangedError
+	var damaged *journal.DamagedError
 	switch {
+	case errors.As(err, &changed):
+		// A refused rollback: its list of changes reads best one per line.
+		fmt.Fprintf(env.stderr, "%s: %s\n", prefix, strings.TrimRight(changed.Error(), "\n"))
+		fmt.Fprintf(env.stderr, "To keep the guest as it is: pvinject accept %s\nTo restore anyway (the changed files will be damaged): pvinject rollback --force %s\n", inject.ShellQuote(changed.Image), inject.ShellQuote(changed.Image))
+		return exitRefused
+	case errors.As(err, &damaged):
+		fmt.Fprintf(env.stderr, "%s: %s (pvinject accept %s)\n", prefix, msg, inject.ShellQuote(damaged.Image))
+		return exitRefused
 	case errors.As(err, &ue):
 		fmt.Fprintf(env.stderr, "%s: %s (run %s --help)\n", prefix, msg, prefix)
 		return exitUsage

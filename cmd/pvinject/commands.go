@@ -83,17 +83,59 @@ func rollbackCmd() *command {
 	return &command{
 		name:    "rollback",
 		summary: "restore an image to its bytes before pvinject wrote to it",
-		usage:   "IMAGE",
+		usage:   "[--force] IMAGE",
 		help: `
 Restores IMAGE byte for byte from the journal pvinject keeps beside it
 (IMAGE.pvinject-journal), whether the injection finished, failed or was cut
 off, then removes the journal and the reports beside the image. Files the
 injection created (new extents) are removed.
 
+It first checks the journal and the image, and restores nothing (exit status
+3, the journal kept) when the journal is damaged or when the image changed
+after the injection (for example the guest has run): restoring old bytes
+under newer ones would damage the guest's files. It then lists what changed.
+Keep the guest as it is (pvinject accept IMAGE), or restore a backup; --force
+restores anyway, after printing that list.
+
 Examples:
-  pvinject rollback win10.vhdx`,
+  pvinject rollback win10.vhdx
+  pvinject rollback --force win10.vhdx`,
+		flags: func(fs *flag.FlagSet) any {
+			b := new(bool)
+			fs.BoolVar(b, "force", false, "restore even over changes made after the injection (they are listed first and will be overwritten)")
+			return b
+		},
 		run: func(ctx context.Context, env *cliEnv, args []string) error {
-			return onJournal(env, rollbackCmd(), args, "roll back", inject.Rollback, "restored to its original bytes")
+			opts, pos, err := parse(env, rollbackCmd(), args)
+			if err != nil {
+				return err
+			}
+			path, err := oneImage(pos)
+			if err != nil {
+				return err
+			}
+			if !journal.Exists(path) {
+				return fmt.Errorf("%s: nothing to roll back: no journal %s", path, journal.Path(path))
+			}
+			show := func(lines []string) {
+				fmt.Fprintf(env.stderr, "%s changed after pvinject wrote it; restoring anyway (--force) over:\n", path)
+				for _, l := range lines {
+					fmt.Fprintf(env.stderr, "  - %s\n", l)
+				}
+			}
+			res, err := inject.RollbackImage(path, *(opts.(*bool)), show)
+			if err != nil {
+				return err
+			}
+			switch {
+			case res.Untouched:
+				fmt.Fprintf(env.stdout, "%s: nothing to restore: the interrupted run had not written to it yet; the journal was removed\n", path)
+			case len(res.Forced) > 0:
+				fmt.Fprintf(env.stdout, "%s: restored to its bytes before the injection; the %d change(s) listed above were overwritten\n", path, len(res.Forced))
+			default:
+				fmt.Fprintf(env.stdout, "%s: restored to its original bytes\n", path)
+			}
+			return nil
 		},
 	}
 }
@@ -119,7 +161,7 @@ Examples:
 }
 
 // onJournal runs act on the single IMAGE of a command that works on the
-// journal beside it (rollback, accept), and says done when it succeeds.
+// journal beside it (accept), and says done when it succeeds.
 func onJournal(env *cliEnv, c *command, args []string, verb string, act func(string) error, done string) error {
 	_, pos, err := parse(env, c, args)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -77,7 +78,7 @@ func ApplyWith(ctx context.Context, p *Plan, progress Progress, inner disk.Opene
 	rep.Journal = j.JournalPath()
 	fail := func(cause error) (*Report, error) {
 		j.Close()
-		rbErr := journal.Rollback(p.Target)
+		res, rbErr := journal.RollbackWith(p.Target, journal.Options{})
 		if !p.Request.InPlace {
 			os.Remove(p.Target)
 		}
@@ -86,7 +87,10 @@ func ApplyWith(ctx context.Context, p *Plan, progress Progress, inner disk.Opene
 			return nil, cause
 		}
 		if rbErr != nil {
-			return nil, fmt.Errorf("%w; ROLLBACK FAILED, run `pvinject rollback %s`: %v", cause, p.Target, rbErr)
+			return nil, fmt.Errorf("%w; the image %s WAS CHANGED and undoing it failed (%v); undo it with: pvinject rollback %s", cause, p.Target, rbErr, shellQuote(p.Target))
+		}
+		if res.Untouched() {
+			return nil, fmt.Errorf("%w (nothing was written to the image)", cause)
 		}
 		return nil, fmt.Errorf("%w (the image was rolled back; nothing changed)", cause)
 	}
@@ -102,13 +106,24 @@ func ApplyWith(ctx context.Context, p *Plan, progress Progress, inner disk.Opene
 	if !vr.OK {
 		return fail(fmt.Errorf("%w: %s", ErrVerify, strings.Join(vr.Problems, "; ")))
 	}
-	if err := j.Close(); err != nil {
-		return fail(fmt.Errorf("inject: close journal: %w", err))
-	}
 	rep.Applied = true
 	rep.Finished = time.Now().UTC()
-	if err := rep.Save(); err != nil {
-		return rep, err
+	// The report is saved in full before the point of no return (the seal),
+	// so a failure while saving it still rolls the image back.
+	staged, err := rep.stage()
+	if err != nil {
+		return fail(err)
+	}
+	if err := j.Seal(); err != nil {
+		staged.discard()
+		return fail(fmt.Errorf("inject: finish the journal: %w", err))
+	}
+	if err := j.Close(); err != nil {
+		slog.Warn("inject: close the sealed journal", "journal", j.JournalPath(), "err", err)
+	}
+	if err := staged.commit(); err != nil {
+		return rep, fmt.Errorf("the drivers were injected into %s and verified, but the report could not be put beside it (%v; it is complete in %s); to undo the injection run: %s",
+			p.Target, err, staged.tmp[0], rep.Rollback)
 	}
 	progress(1, "done")
 	return rep, nil
@@ -196,10 +211,11 @@ func openVolume(img disk.Image, p *Plan, writable bool) (*ntfs.Volume, *partitio
 }
 
 func write(ctx context.Context, p *Plan, data [][]byte, j *journal.Opener, progress Progress) (err error) {
-	img, err := image.Open(p.Target, disk.Options{Writable: true, Opener: j})
+	opened, err := image.Open(p.Target, disk.Options{Writable: true, Opener: j})
 	if err != nil {
 		return fmt.Errorf("inject: open %s for writing: %w", p.Target, err)
 	}
+	img := j.Guest(opened) // the journal's seal notes the guest bytes written, to name them in a refused rollback
 	defer func() {
 		if cerr := img.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("inject: close %s: %w", p.Target, cerr)
@@ -311,24 +327,4 @@ func applyHive(vol *ntfs.Volume, p *Plan, hv string) error {
 		return fmt.Errorf("inject: write %s: %w", file, err)
 	}
 	return nil
-}
-
-// Rollback restores the image's original bytes from the journal kept
-// beside it and removes the saved reports.
-func Rollback(imagePath string) error {
-	if err := journal.Rollback(imagePath); err != nil {
-		return fmt.Errorf("inject: rollback %s: %w", imagePath, err)
-	}
-	os.Remove(imagePath + ReportSuffix)
-	os.Remove(imagePath + ReportHTMLSuffix)
-	return nil
-}
-
-// Accept makes an injection final: the journal (the rollback record) is
-// removed, so the image can be injected again; the reports stay.
-func Accept(imagePath string) error {
-	if !journal.Exists(imagePath) {
-		return fmt.Errorf("inject: accept %s: %w", imagePath, journal.ErrNoJournal)
-	}
-	return journal.Commit(imagePath)
 }

@@ -246,27 +246,6 @@ func (r *Report) HTML() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// Save writes IMAGE.pvinject-report.json and .html beside the image.
-func (r *Report) Save() error {
-	r.ReportJSON = r.Plan.Target + ReportSuffix
-	r.ReportHTML = r.Plan.Target + ReportHTMLSuffix
-	js, err := r.JSON()
-	if err != nil {
-		return fmt.Errorf("inject: report: %w", err)
-	}
-	html, err := r.HTML()
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(r.ReportJSON, js, 0o644); err != nil {
-		return fmt.Errorf("inject: save report: %w", err)
-	}
-	if err := os.WriteFile(r.ReportHTML, html, 0o644); err != nil {
-		return fmt.Errorf("inject: save report: %w", err)
-	}
-	return nil
-}
-
 // LoadReport reads the report saved beside an image.
 func LoadReport(imagePath string) (*Report, error) {
 	b, err := os.ReadFile(imagePath + ReportSuffix)

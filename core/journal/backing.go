@@ -19,9 +19,13 @@ func (b *backing) WriteAt(p []byte, off int64) (int, error) {
 	}
 	b.o.mu.Lock()
 	defer b.o.mu.Unlock()
+	if err := b.o.writable(); err != nil {
+		return 0, err
+	}
 	if err := b.o.preserve(b.Backing, b.st, off, off+int64(len(p))); err != nil {
 		return 0, err
 	}
+	b.o.alive()
 	return b.Backing.WriteAt(p, off)
 }
 
@@ -31,9 +35,13 @@ func (b *backing) Truncate(size int64) error {
 	}
 	b.o.mu.Lock()
 	defer b.o.mu.Unlock()
+	if err := b.o.writable(); err != nil {
+		return err
+	}
 	if err := b.o.preserve(b.Backing, b.st, size, b.st.origSize); err != nil {
 		return err
 	}
+	b.o.alive()
 	return b.Backing.Truncate(size)
 }
 
@@ -48,4 +56,13 @@ func wrap(b *backing) disk.Backing {
 		return fdBacking{b}
 	}
 	return b
+}
+
+// writable refuses writes once the journal is sealed: the seal's hashes
+// describe the files as they were then.
+func (o *Opener) writable() error {
+	if o.sealed {
+		return fmt.Errorf("journal: %s is sealed; no more writes", o.path)
+	}
+	return nil
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/pvinject/pvinject/core/disk"
 )
@@ -34,31 +36,93 @@ func TestIntervals(t *testing.T) {
 	}
 }
 
-func TestRecordRoundTripAndTornTail(t *testing.T) {
+// writeJournal builds a journal file from records, numbered in order, with
+// a header that says it was allocated up to its length (sealed when the
+// last record is a seal).
+func writeJournal(t testing.TB, path string, rs []record) []byte {
+	t.Helper()
+	b := make([]byte, headerSize)
+	for i, r := range rs {
+		r.seq = uint32(i)
+		b = append(b, r.marshal()...)
+	}
+	h := header{alloc: int64(len(b))}
+	if len(rs) > 0 && rs[len(rs)-1].kind == kindSeal {
+		h = header{flags: flagSealed, alloc: int64(len(b)), count: int64(len(rs)), end: int64(len(b))}
+	}
+	copy(b, h.marshal())
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func readJournalFile(t testing.TB, path string) (*journalFile, error) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	return readJournal(f, path)
+}
+
+// TestTornTailVersusDamage: an unfinished journal may end in one bad record
+// (a torn append); a bad record with a valid one after it is damage, and so
+// is any bad record in a sealed journal.
+func TestTornTailVersusDamage(t *testing.T) {
+	dir := t.TempDir()
+	jp := filepath.Join(dir, "j")
 	rs := []record{
 		{kind: kindFile, id: 1, size: 12345, path: "/a/b.vhdx"},
 		{kind: kindData, id: 1, off: 4096, data: []byte("old bytes")},
 		{kind: kindCreate, id: 2, path: "/a/new.bin"},
 	}
-	j := []byte(magic)
-	for _, r := range rs {
-		j = append(j, r.marshal()...)
-	}
-	got, err := parseJournal(j)
-	if err != nil || len(got) != 3 || got[0].size != 12345 || string(got[1].data) != "old bytes" || got[2].path != "/a/new.bin" {
+	j := writeJournal(t, jp, rs)
+	got, err := readJournalFile(t, jp)
+	if err != nil || len(got.entries) != 3 || got.entries[0].size != 12345 || got.entries[2].path != "/a/new.bin" || got.sealed {
 		t.Fatalf("parse = %+v, %v", got, err)
 	}
-	last := rs[2].marshal()
-	for cut := 1; cut < len(last); cut++ {
-		got, err := parseJournal(j[:len(j)-cut])
-		if err != nil || len(got) != 2 {
-			t.Fatalf("cut %d bytes: %d records, %v; want the 2 complete ones", cut, len(got), err)
+	// A torn last record: the two before it stand.
+	last := rs[2]
+	last.seq = 2
+	lastLen := len(last.marshal())
+	pad := lastLen - (8 + 9 + len(last.path)) // alignment zeros after the payload
+	for cut := pad + 1; cut < lastLen; cut += 3 {
+		torn := append([]byte(nil), j[:len(j)-cut]...)
+		torn = append(torn, make([]byte, cut)...) // the preallocated zeros
+		os.WriteFile(jp, torn, 0o600)
+		got, err := readJournalFile(t, jp)
+		if err != nil || len(got.entries) != 2 {
+			t.Fatalf("cut %d bytes: %v, %v; want the 2 complete records", cut, got, err)
 		}
 	}
+	// The second record damaged, the third valid: damage, not a torn tail.
 	bad := bytes.Clone(j)
-	bad[len(bad)-1] ^= 0xff // checksum mismatch in the last record
-	if got, _ := parseJournal(bad); len(got) != 2 {
-		t.Fatalf("corrupt last record: %d records, want 2", len(got))
+	second := headerSize + recLen(1+4+4+8+len(rs[0].path))
+	bad[second+20] ^= 0x40
+	os.WriteFile(jp, bad, 0o600)
+	var de *DamagedError
+	if _, err := readJournalFile(t, jp); !errors.As(err, &de) {
+		t.Fatalf("bad record before a valid one: %v, want a DamagedError", err)
+	}
+	// Sealed: any bad record is damage.
+	sealed := append(rs[:3:3], record{kind: kindSeal, seal: []sealFile{{id: 1, size: 12345}, {id: 2, size: 0}}})
+	j = writeJournal(t, jp, sealed)
+	if got, err := readJournalFile(t, jp); err != nil || !got.sealed {
+		t.Fatalf("sealed journal: %+v, %v", got, err)
+	}
+	for _, off := range []int{0, 9, 20, headerSize + 4, len(j) - 9} {
+		b := bytes.Clone(j)
+		b[off] ^= 1
+		os.WriteFile(jp, b, 0o600)
+		if _, err := readJournalFile(t, jp); !errors.As(err, &de) {
+			t.Errorf("sealed journal with byte %d flipped: %v, want a DamagedError", off, err)
+		}
+	}
+	os.WriteFile(jp, j[:len(j)-8], 0o600)
+	if _, err := readJournalFile(t, jp); !errors.As(err, &de) {
+		t.Errorf("sealed journal cut short: %v, want a DamagedError", err)
 	}
 }
 
@@ -151,5 +215,109 @@ func TestCommitRemovesJournal(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(img); got[0] != 1 {
 		t.Fatal("committed write lost")
+	}
+}
+
+// TestUnfinishedModifiedLater: the journal of a run that never sealed has
+// no hashes; a file modified well after the run's last sign of life was
+// written by someone else, so the rollback refuses (journal kept, nothing
+// written) unless forced. A file deleted since is refused too, and never
+// created again.
+func TestUnfinishedModifiedLater(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "disk.img")
+	orig := bytes.Repeat([]byte("o"), 8192)
+	os.WriteFile(img, orig, 0o644)
+	o, err := Begin(img, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := o.Open(img, true)
+	f.WriteAt([]byte("new"), 100)
+	f.Close()
+	o.Close()
+	jst, _ := os.Stat(Path(img))
+	later := jst.ModTime().Add(10 * time.Minute)
+	os.Chtimes(img, later, later)
+	changed, _ := os.ReadFile(img)
+	var ce *ChangedError
+	if _, err := RollbackWith(img, Options{}); !errors.As(err, &ce) || ce.Finished || len(ce.Changes) != 1 || !strings.Contains(ce.Changes[0].What, "modified") {
+		t.Fatalf("rollback of a file modified after the run: %v, want a ChangedError", err)
+	}
+	if got, _ := os.ReadFile(img); !bytes.Equal(got, changed) || !Exists(img) {
+		t.Fatal("a refused rollback wrote or removed the journal")
+	}
+	res, err := RollbackWith(img, Options{Force: true})
+	if err != nil || len(res.Forced) != 1 {
+		t.Fatalf("forced: %+v %v", res, err)
+	}
+	if got, _ := os.ReadFile(img); !bytes.Equal(got, orig) {
+		t.Fatal("forced rollback did not restore")
+	}
+	// Deleted since: refused, and not created again.
+	os.WriteFile(img, orig, 0o644)
+	o, _ = Begin(img, nil)
+	f, _ = o.Open(img, true)
+	f.WriteAt([]byte("new"), 100)
+	f.Close()
+	o.Close()
+	os.Remove(img)
+	if _, err := RollbackWith(img, Options{}); !errors.As(err, &ce) || !strings.Contains(ce.Error(), "no longer exists") {
+		t.Fatalf("rollback of a deleted file: %v", err)
+	}
+	if _, err := os.Lstat(img); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("rollback created the deleted file")
+	}
+}
+
+// TestSealedRefusesChangedBytes: after Seal, a byte changed inside what the
+// run wrote (or in what it appended) makes the rollback refuse and name
+// the 4 KiB piece; a byte changed elsewhere is not the run's and does not.
+func TestSealedRefusesChangedBytes(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "disk.img")
+	orig := bytes.Repeat([]byte("o"), 64<<10)
+	run := func() {
+		os.WriteFile(img, orig, 0o644)
+		o, err := Begin(img, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _ := o.Open(img, true)
+		f.WriteAt(bytes.Repeat([]byte("n"), 5000), 10000) // bytes 10000..14999
+		f.WriteAt([]byte("tail"), 64<<10)                 // grows the file
+		f.Close()
+		if err := o.Seal(); err != nil {
+			t.Fatal(err)
+		}
+		o.Close()
+	}
+	poke := func(off int64) {
+		f, _ := os.OpenFile(img, os.O_WRONLY, 0)
+		f.WriteAt([]byte{'X'}, off)
+		f.Close()
+	}
+	for _, c := range []struct {
+		off      int64
+		refuse   bool
+		from, to int64
+	}{{12345, true, 12288, 15000}, {65537, true, 65536, 65540}, {100, false, 0, 0}} {
+		run()
+		poke(c.off)
+		_, err := RollbackWith(img, Options{})
+		var ce *ChangedError
+		if !c.refuse {
+			if err != nil {
+				t.Fatalf("byte %d changed (not the run's): %v", c.off, err)
+			}
+			continue
+		}
+		if !errors.As(err, &ce) || !ce.Finished || len(ce.Changes) != 1 || ce.Changes[0].Off != c.from || ce.Changes[0].End != c.to {
+			t.Fatalf("byte %d changed: %v, want a refusal naming bytes %d..%d", c.off, err, c.from, c.to)
+		}
+		if !Exists(img) {
+			t.Fatal("journal removed by a refusal")
+		}
+		os.Remove(Path(img))
 	}
 }

@@ -1,12 +1,16 @@
 package journal
 
 import (
+	"cmp"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/pvinject/pvinject/core/disk"
 )
@@ -36,14 +40,21 @@ type Opener struct {
 	inner disk.Opener
 	path  string
 
-	mu     sync.Mutex
-	f      *os.File
-	files  map[string]*fileState
-	nextID uint32
-	err    error // sticky: once the journal failed, nothing more is written
-	done   bool
-	pos    int64 // where the next record goes
-	alloc  int64 // bytes of the journal file allocated (zeros past pos)
+	mu      sync.Mutex
+	f       *os.File
+	files   map[string]*fileState
+	nextID  uint32
+	err     error // sticky: once the journal failed, nothing more is written
+	done    bool
+	sealed  bool
+	pos     int64 // where the next record goes
+	alloc   int64 // bytes of the journal file allocated (zeros past pos)
+	seq     uint32
+	guestMu sync.Mutex
+	guest   intervals // guest bytes written through Guest
+	// touched is when the journal's modification time was last refreshed
+	// (see heartbeat).
+	touched time.Time
 }
 
 type fileState struct {
@@ -62,14 +73,63 @@ func Begin(imagePath string, inner disk.Opener) (*Opener, error) {
 		inner = disk.OSOpener{}
 	}
 	jp := Path(imagePath)
-	f, err := os.OpenFile(jp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := createJournal(jp)
 	if errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("%s: %w", imagePath, ErrJournalExists)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("journal: create %s: %w", jp, err)
 	}
-	_, err = f.Write([]byte(magic))
+	return &Opener{inner: inner, path: jp, f: f, files: map[string]*fileState{}, pos: headerSize, alloc: headerSize, touched: time.Now()}, nil
+}
+
+// createJournal makes the journal file with its header complete and synced
+// before it appears under its name: it is written under a temporary name
+// and hard-linked into place (link fails if the name exists, like O_EXCL).
+// So a journal at its name always has a readable header, and a short or
+// empty one is damage, never a run cut off at its start. Where hard links
+// are not supported the journal is created in place, header first.
+func createJournal(jp string) (*os.File, error) {
+	tmp := fmt.Sprintf("%s.%d.new", jp, os.Getpid())
+	os.Remove(tmp) // a leftover of a killed run with the same pid
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp)
+	head := append(header{alloc: headerSize}.marshal(), make([]byte, headerSize-headerLen)...)
+	_, err = f.Write(head)
+	if err == nil {
+		err = f.Sync()
+	}
+	linked := false
+	if err == nil {
+		err = os.Link(tmp, jp)
+		linked = err == nil
+		if err != nil && !errors.Is(err, os.ErrExist) {
+			f.Close()
+			return createInPlace(jp, head)
+		}
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(jp))
+	}
+	if err != nil {
+		f.Close()
+		if linked {
+			os.Remove(jp)
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+func createInPlace(jp string, head []byte) (*os.File, error) {
+	f, err := os.OpenFile(jp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	_, err = f.Write(head)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -79,9 +139,9 @@ func Begin(imagePath string, inner disk.Opener) (*Opener, error) {
 	if err != nil {
 		f.Close()
 		os.Remove(jp)
-		return nil, fmt.Errorf("journal: create %s: %w", jp, err)
+		return nil, err
 	}
-	return &Opener{inner: inner, path: jp, f: f, files: map[string]*fileState{}, pos: int64(len(magic)), alloc: int64(len(magic))}, nil
+	return f, nil
 }
 
 // JournalPath is the journal file this Opener appends to.
@@ -148,7 +208,8 @@ func (o *Opener) appendLocked(rs ...record) error {
 		return fmt.Errorf("journal: %s already committed or closed", o.path)
 	}
 	var buf []byte
-	for _, r := range rs {
+	for i, r := range rs {
+		r.seq = o.seq + uint32(i)
 		buf = append(buf, r.marshal()...)
 	}
 	// Records go into space allocated (as zeros) ahead of time, so that the
@@ -161,6 +222,11 @@ func (o *Opener) appendLocked(rs ...record) error {
 			o.err = fmt.Errorf("journal: grow %s: %w", o.path, err)
 			return o.err
 		}
+		// Only once the zeros are allocated and synced does the header say
+		// so: a journal shorter than its header's size was cut short.
+		if err := o.writeHeader(header{alloc: n}); err != nil {
+			return err
+		}
 		o.alloc = n
 	}
 	if _, err := o.f.WriteAt(buf, o.pos); err != nil {
@@ -172,7 +238,34 @@ func (o *Opener) appendLocked(rs ...record) error {
 		return o.err
 	}
 	o.pos = need
+	o.seq += uint32(len(rs))
+	o.touched = time.Now()
 	return nil
+}
+
+// writeHeader rewrites the header (one sector) and syncs it.
+func (o *Opener) writeHeader(h header) error {
+	_, err := o.f.WriteAt(h.marshal(), 0)
+	if err == nil {
+		err = datasync(o.f)
+	}
+	if err != nil {
+		o.err = fmt.Errorf("journal: update the header of %s: %w", o.path, err)
+	}
+	return o.err
+}
+
+// heartbeat bounds how long the Opener writes to the files without the
+// journal's modification time moving (checkUnfinished relies on it).
+const heartbeat = 5 * time.Second
+
+// alive refreshes the journal's modification time when a write did not
+// append (growing a file, rewriting bytes already saved) for a while.
+func (o *Opener) alive() {
+	if time.Since(o.touched) > heartbeat {
+		o.touched = time.Now()
+		touch(o.path)
+	}
 }
 
 // preserve journals the original bytes of [a, b) of the file that are not
@@ -227,6 +320,88 @@ func (o *Opener) logFile(st *fileState) error {
 	}
 	st.logged = true
 	return nil
+}
+
+// sealChunk is the largest piece of a file one seal hash covers, so that a
+// refused rollback can say where a file changed: 4 KiB, the usual NTFS
+// cluster, costs 48 bytes of seal per 4 KiB written (1.2%).
+const sealChunk = 4 << 10
+
+// Seal marks the run finished: every write is complete and verified. It
+// appends the seal record, with the size of each file the run changed and
+// the SHA-256 of every piece the run wrote (the bytes a rollback would
+// overwrite or cut off, as they are now), then marks the header sealed with
+// the number of records and the journal's length. From then on a rollback
+// restores only if all of it still matches (Rollback). Call it after the
+// files are closed; nothing may be written through the Opener afterwards.
+func (o *Opener) Seal() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.err != nil {
+		return o.err
+	}
+	if o.done || o.sealed {
+		return fmt.Errorf("journal: %s already sealed, committed or closed", o.path)
+	}
+	var sf []sealFile
+	for _, st := range o.files {
+		if !st.logged {
+			continue
+		}
+		s, err := sealOf(st)
+		if err != nil {
+			return fmt.Errorf("journal: seal %s: %w", o.path, err)
+		}
+		sf = append(sf, s)
+	}
+	slices.SortFunc(sf, func(a, b sealFile) int { return cmp.Compare(a.id, b.id) })
+	if err := o.appendLocked(record{kind: kindSeal, seal: sf, guest: o.guestRanges()}); err != nil {
+		return err
+	}
+	if err := o.writeHeader(header{flags: flagSealed, alloc: o.alloc, count: int64(o.seq), end: o.pos}); err != nil {
+		return err
+	}
+	o.sealed = true
+	// The zeros allocated ahead are not needed any more; a sealed journal
+	// is checked against its header's end, so cutting them is safe at any
+	// moment.
+	if err := o.f.Truncate(o.pos); err == nil {
+		_ = o.f.Sync()
+	}
+	return nil
+}
+
+// sealOf hashes what the run left in one file: every range whose old bytes
+// are saved and, when it grew, everything past its original size (the part
+// a rollback cuts off).
+func sealOf(st *fileState) (sealFile, error) {
+	f, err := os.Open(st.path)
+	if err != nil {
+		return sealFile{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return sealFile{}, err
+	}
+	s := sealFile{id: st.id, size: fi.Size()}
+	ranges := append([][2]int64(nil), st.saved...)
+	if s.size > st.origSize {
+		ranges = append(ranges, [2]int64{st.origSize, s.size})
+	}
+	buf := make([]byte, sealChunk)
+	for _, r := range ranges {
+		for off := r[0]; off < min(r[1], s.size); {
+			end := min(r[1], s.size, (off/sealChunk+1)*sealChunk)
+			b := buf[:end-off]
+			if _, err := f.ReadAt(b, off); err != nil {
+				return sealFile{}, fmt.Errorf("read %s at %d: %w", st.path, off, err)
+			}
+			s.chunks = append(s.chunks, chunk{off: off, n: end - off, sum: sha256.Sum256(b)})
+			off = end
+		}
+	}
+	return s, nil
 }
 
 // Commit ends the run successfully: the journal is closed and removed.
