@@ -106,6 +106,11 @@ func ApplyWith(ctx context.Context, p *Plan, progress Progress, inner disk.Opene
 		return fail(fmt.Errorf("inject: close journal: %w", err))
 	}
 	rep.Applied = true
+	// The boot check re-reads the written image on its own; a red verdict
+	// keeps the journal (rollback stays possible) and is the report's
+	// first word.
+	progress(0.95, "checking that Windows will boot")
+	rep.Boot = CheckBoot(ctx, p)
 	rep.Finished = time.Now().UTC()
 	if err := rep.Save(); err != nil {
 		return rep, err
