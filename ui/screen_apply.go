@@ -130,8 +130,10 @@ func (s *applyScreen) update(st wizard.State) {
 	showIf(s.result, a.Report != nil)
 	setEnabled(s.roll, a.Phase == wizard.ApplyDone)
 	s.status.SetText(a.Action)
-	if a.Phase == wizard.ApplyDone {
-		s.status.SetText("Done. Start the VM on the new hypervisor; its first boot finishes the installation. Save the answers to prepare more images the same way.")
+	if a.Phase == wizard.ApplyDone && a.Report != nil {
+		// The boot check's verdict comes first, in words; "Done" only when
+		// Windows will boot.
+		s.status.SetText(a.Report.DoneText())
 	}
 	if a.Report != nil && a.Report != s.shown {
 		s.shown = a.Report

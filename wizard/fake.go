@@ -32,6 +32,9 @@ type FakeEngine struct {
 	Gate        chan struct{}
 	ApplyErr    error
 	RollbackErr error
+	// NotBootable, when set, makes Apply's boot check say Windows will not
+	// boot, with these reasons.
+	NotBootable []string
 	DemoDir     string // where DemoImage pretends the demo image is
 
 	mu      sync.Mutex
@@ -227,6 +230,10 @@ func (f *FakeEngine) Apply(ctx context.Context, req ApplyRequest, progress func(
 		Rollback:   "press Roll back here, or run: pvinject rollback " + target,
 		HostAdvice: []string{"Attach the disk as virtio-blk or virtio-scsi and the NIC as virtio-net.", "Use cache=none for the disk on the host."},
 		ReportPath: target + ".pvinject-report.txt", JSONPath: target + ".pvinject-report.json",
+		Boot: BootVerdict{Checked: true, OK: true, Summary: []string{"Windows will boot with its disk on virtio-blk (VirtIO block)."}},
+	}
+	if len(f.NotBootable) > 0 {
+		rep.Boot = BootVerdict{Checked: true, Summary: f.NotBootable}
 	}
 	return rep, nil
 }

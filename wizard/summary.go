@@ -152,6 +152,10 @@ type PlanSummary struct {
 	Registry  []RegChange      `json:"registry"`
 	FirstBoot []string         `json:"first_boot,omitempty"` // what the first-boot runner will do
 	Findings  []safety.Finding `json:"findings,omitempty"`
+	// Unused lists the packages found in the source and not used, grouped
+	// by why; Consents the risks the user accepted.
+	Unused   []string `json:"unused,omitempty"`
+	Consents []string `json:"consents,omitempty"`
 
 	// NeedsUnsignedConsent is set when a picked package is unsigned on a
 	// guest that will not load it (64-bit): the plan may be applied only
@@ -217,6 +221,9 @@ type Report struct {
 	Rollback   string           `json:"rollback"`              // how to undo, in a sentence or a command
 	HostAdvice []string         `json:"host_advice,omitempty"` // e.g. QEMU host_mtu, cache mode
 	Findings   []safety.Finding `json:"findings,omitempty"`
+	Boot       BootVerdict      `json:"boot"`
+	Consents   []string         `json:"consents,omitempty"`
+	Unused     []string         `json:"unused,omitempty"`
 	ReportPath string           `json:"report_path,omitempty"` // readable report saved beside the image
 	JSONPath   string           `json:"json_path,omitempty"`
 	Text       string           `json:"text,omitempty"` // readable report; rendered by ReportText when empty
@@ -258,11 +265,18 @@ func ReportText(r Report) string {
 		return r.Text
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "pvinject report\n\nImage: %s\n", r.Image)
+	b.WriteString("pvinject report\n\n")
+	if a := attentionText(r); a != "" {
+		b.WriteString(a + "\n")
+	}
+	fmt.Fprintf(&b, "Image: %s\n", r.Image)
 	if r.InPlace {
 		b.WriteString("Written in place.\n")
 	} else {
 		fmt.Fprintf(&b, "Copied from: %s\n", r.Source)
+	}
+	for _, u := range r.Unused {
+		fmt.Fprintf(&b, "Not used, %s\n", u)
 	}
 	fmt.Fprintf(&b, "\nFiles (%d):\n", len(r.Files))
 	for _, f := range r.Files {

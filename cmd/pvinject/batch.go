@@ -37,8 +37,11 @@ var injectOne = func(ctx context.Context, req inject.Request) error {
 	if err != nil {
 		return err
 	}
-	_, err = inject.Apply(ctx, plan, nil)
-	return err
+	rep, err := inject.Apply(ctx, plan, nil)
+	if err != nil {
+		return err
+	}
+	return notBootable(rep)
 }
 
 func batchCmd() *command {
@@ -135,6 +138,8 @@ func batchOne(ctx context.Context, a wizard.Answers, img string) (r batchResult)
 	switch {
 	case err == nil:
 		r.Status, r.Detail = "ok", "injected and verified"
+	case errors.Is(err, errNotBootable):
+		r.Status, r.Detail = "will not boot", strings.ReplaceAll(err.Error(), "\n", " ")
 	case errors.As(err, &ref):
 		r.Status, r.Detail = "refused", strings.ReplaceAll(err.Error(), "\n", " ")
 	default:

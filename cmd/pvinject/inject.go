@@ -202,10 +202,14 @@ Examples:
 				return err
 			}
 			if f.json {
-				return writeJSON(env.stdout, rep)
+				err = writeJSON(env.stdout, rep)
+			} else {
+				_, err = io.WriteString(env.stdout, rep.Text())
 			}
-			_, err = io.WriteString(env.stdout, rep.Text())
-			return err
+			if err != nil {
+				return err
+			}
+			return notBootable(rep)
 		},
 	}
 }

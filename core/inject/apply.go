@@ -107,6 +107,11 @@ func ApplyWith(ctx context.Context, p *Plan, progress Progress, inner disk.Opene
 		return fail(fmt.Errorf("%w: %s", ErrVerify, strings.Join(vr.Problems, "; ")))
 	}
 	rep.Applied = true
+	// The boot check re-reads the written image on its own; a red verdict
+	// keeps the journal (rollback stays possible) and is the report's
+	// first word.
+	progress(0.95, "checking that Windows will boot")
+	rep.Boot = CheckBoot(ctx, p)
 	rep.Finished = time.Now().UTC()
 	// The report is saved in full before the point of no return (the seal),
 	// so a failure while saving it still rolls the image back.

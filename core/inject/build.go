@@ -166,6 +166,7 @@ func BuildPlan(ctx context.Context, req Request) (*Plan, error) {
 	for _, r := range sel.Rejected {
 		p.Rejected = append(p.Rejected, Rejected{Name: r.Name, Path: r.Path, Reason: r.Reason})
 	}
+	reviewPackages(p, src, sel, inf.Arch(w.Arch))
 	var pkgs []*drivers.Package
 	for _, c := range sel.Chosen {
 		pkgs = append(pkgs, c.Package)

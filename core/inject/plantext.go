@@ -37,6 +37,9 @@ func WritePlanText(w io.Writer, p *Plan) error {
 	for _, f := range p.Warnings {
 		ew.printf("Warning:     %s\n", f.Message)
 	}
+	for _, c := range p.Consents() {
+		ew.printf("Accepted:    %s\n", c)
+	}
 
 	ew.printf("\nPackages (%d):\n", len(p.Packages))
 	for _, pk := range p.Packages {
@@ -46,8 +49,8 @@ func WritePlanText(w io.Writer, p *Plan) error {
 		}
 		ew.printf("  %-10s %-12s %s; %s\n", pk.Name, pk.DriverVer, kind, pk.Reason)
 	}
-	for _, r := range p.Rejected {
-		ew.printf("  not used:  %s (%s): %s\n", r.Name, r.Path, r.Reason)
+	for _, u := range p.UnusedSummary() {
+		ew.printf("  not used, %s\n", u)
 	}
 
 	ew.printf("\nFiles (%d):\n", len(p.Files))

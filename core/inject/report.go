@@ -27,6 +27,7 @@ type Report struct {
 	Started    time.Time    `json:"started"`
 	Finished   time.Time    `json:"finished"`
 	Verify     VerifyResult `json:"verify"`
+	Boot       BootResult   `json:"boot"`
 	Journal    string       `json:"journal,omitempty"`
 	Rollback   string       `json:"rollback"`
 	FirstBoot  []string     `json:"first_boot"`
@@ -155,25 +156,19 @@ func (r *Report) Text() string {
 func (r *Report) writeText(w io.Writer) {
 	p := r.Plan
 	fmt.Fprintf(w, "pvinject report for %s\n", p.Target)
+	r.writeAttention(w)
 	g := p.Guest
 	fmt.Fprintf(w, "Guest: %s (%d.%d build %d, %s) at %s on partition %d\n", g.ProductName, g.Major, g.Minor, g.Build, g.Arch, g.SystemRoot, p.Partition.Index)
 	fmt.Fprintf(w, "Drivers: %s (%s)\n", p.DriverSet.Path, p.DriverSet.Kind)
 	for _, v := range p.Verdicts {
 		fmt.Fprintf(w, "  matrix %-16s %s\n", v.DriverSet, v.Verdict)
 	}
-	for _, f := range p.Blockers {
-		fmt.Fprintf(w, "BLOCKER %s: %s", f.Code, f.Message)
-		if f.Remedy != "" {
-			fmt.Fprintf(w, " -> %s", f.Remedy)
-		}
-		fmt.Fprintln(w)
-	}
-	for _, f := range p.Warnings {
-		fmt.Fprintf(w, "warning %s: %s\n", f.Code, f.Message)
-	}
 	fmt.Fprintln(w, "Packages:")
 	for _, pk := range p.Packages {
 		fmt.Fprintf(w, "  %-10s %s %s boot-critical=%v signed=%v: %s\n", pk.Name, pk.INF, pk.DriverVer, pk.BootCritical, pk.Signed, pk.Reason)
+	}
+	for _, u := range p.UnusedSummary() {
+		fmt.Fprintf(w, "  not used, %s\n", u)
 	}
 	fmt.Fprintf(w, "Files (%d):\n", len(p.Files))
 	for _, f := range p.Files {
@@ -218,14 +213,18 @@ var htmlTmpl = template.Must(template.New("r").Funcs(template.FuncMap{"short": s
 </head><body>
 <h1>pvinject report</h1>
 <p>Image: <code>{{.Plan.Target}}</code>{{if .Applied}} &mdash; applied {{.Finished.Format "2006-01-02 15:04:05 MST"}}, verification {{if .Verify.OK}}passed{{else}}FAILED{{end}} ({{.Verify.Files}} files, {{.Verify.Values}} registry values){{else}} &mdash; planned changes{{end}}</p>
+{{if .Plan.Blockers}}<h2 class="b">Blockers</h2><ul>{{range .Plan.Blockers}}<li class="b">{{.Message}} {{if .Remedy}}&rarr; {{.Remedy}}{{end}}</li>{{end}}</ul>{{end}}
+{{if .Plan.Warnings}}<h2 class="w">Warnings</h2><ul>{{range .Plan.Warnings}}<li class="w">{{.Message}} {{if .Remedy}}&rarr; {{.Remedy}}{{end}}</li>{{end}}</ul>{{end}}
+{{if .Applied}}{{if .Boot.Checked}}{{if .Boot.OK}}<h2>Boot check: Windows will boot</h2>{{else}}<h2 class="b">Boot check: Windows will NOT boot</h2>{{end}}{{else}}<h2 class="b">Boot check could not run</h2>{{end}}<ul>{{range .Boot.Summary}}<li>{{.}}</li>{{end}}</ul>{{end}}
+{{with .Plan.Consents}}<h2 class="w">Risks you accepted</h2><ul>{{range .}}<li class="w">{{.}}</li>{{end}}</ul>{{end}}
 <h2>Guest</h2>
 <p>{{.Plan.Guest.ProductName}} ({{.Plan.Guest.Major}}.{{.Plan.Guest.Minor}} build {{.Plan.Guest.Build}}, {{.Plan.Guest.Arch}}) at <code>{{.Plan.Guest.SystemRoot}}</code>, control sets {{.Plan.Guest.ControlSets.Present}}</p>
 <h2>Driver sets</h2><table><tr><th>Set</th><th>Verdict</th><th>Reasons</th></tr>
 {{range .Plan.Verdicts}}<tr><td>{{.Name}}</td><td>{{.Verdict}}</td><td>{{range .Reasons}}{{.Message}} <i>({{.Source}})</i><br>{{end}}</td></tr>{{end}}</table>
-{{if .Plan.Blockers}}<h2 class="b">Blockers</h2><ul>{{range .Plan.Blockers}}<li class="b">{{.Message}} {{if .Remedy}}&rarr; {{.Remedy}}{{end}}</li>{{end}}</ul>{{end}}
-{{if .Plan.Warnings}}<h2 class="w">Warnings</h2><ul>{{range .Plan.Warnings}}<li class="w">{{.Message}} {{if .Remedy}}&rarr; {{.Remedy}}{{end}}</li>{{end}}</ul>{{end}}
 <h2>Packages</h2><table><tr><th>Name</th><th>INF</th><th>Version</th><th>Boot-critical</th><th>Signed</th><th>Why</th></tr>
 {{range .Plan.Packages}}<tr><td>{{.Name}}</td><td>{{.INF}}</td><td>{{.DriverVer}}</td><td>{{.BootCritical}}</td><td>{{.Signed}}</td><td>{{.Reason}}</td></tr>{{end}}</table>
+{{if .Plan.Rejected}}<h2>Packages not used</h2><table><tr><th>Name</th><th>INF</th><th>Why</th></tr>
+{{range .Plan.Rejected}}<tr><td>{{.Name}}</td><td>{{.Path}}</td><td>{{.Reason}}</td></tr>{{end}}</table>{{end}}
 <h2>Files</h2><table><tr><th>Path</th><th>Size</th><th>SHA-256</th><th>Before</th><th>Source</th><th>Why</th></tr>
 {{range .Plan.Files}}<tr><td><code>{{.Path}}</code></td><td>{{.Size}}</td><td><code>{{short .SHA256}}</code></td><td>{{if .Existed}}<code>{{short .OldSHA256}}</code>{{else}}new{{end}}</td><td>{{.Source}}</td><td>{{.Reason}}</td></tr>{{end}}</table>
 <h2>Registry</h2><table><tr><th>Hive</th><th>Key</th><th>Value</th><th>Old</th><th>New</th><th>Why</th></tr>

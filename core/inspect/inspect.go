@@ -150,6 +150,7 @@ func Inspect(ctx context.Context, path string, opts Options) (_ *Report, err err
 		}
 		r.Matrix = matrix.EvaluateAll(sets, w)
 	}
+	bootReadiness(im, r)
 	r.normalize()
 	return r, nil
 }

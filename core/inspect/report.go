@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"github.com/pvinject/pvinject/core/bootcheck"
 	"github.com/pvinject/pvinject/core/guest"
 	"github.com/pvinject/pvinject/core/matrix"
 	"github.com/pvinject/pvinject/core/partition"
@@ -23,6 +24,11 @@ type Report struct {
 	// Matrix holds every driver set's verdict for the chosen install; empty
 	// when no Windows was found.
 	Matrix []matrix.Verdict `json:"matrix"`
+	// BootReadiness is the boot-readiness check's verdict per disk bus
+	// (core/bootcheck); Network its verdict per paravirtual NIC type.
+	BootReadiness []bootcheck.Verdict `json:"boot_readiness"`
+	BootCheck     *BootCheck          `json:"boot_check,omitempty"`
+	Network       Network             `json:"network"`
 }
 
 // ImageReport describes the container and its differencing chain.
@@ -99,6 +105,8 @@ func (r *Report) normalize() {
 	r.Image.Children = nonNil(r.Image.Children)
 	r.Safety.Blockers = nonNil(r.Safety.Blockers)
 	r.Safety.Warnings = nonNil(r.Safety.Warnings)
+	r.BootReadiness = nonNil(r.BootReadiness)
+	r.Network.NICs = nonNil(r.Network.NICs)
 	for i := range r.Installs {
 		normalizeWindows(&r.Installs[i].Windows)
 	}

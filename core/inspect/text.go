@@ -85,6 +85,7 @@ func WriteText(w io.Writer, r *Report) error {
 	}
 
 	fmt.Fprintln(w)
+	writeBootReadiness(w, r)
 	writeFindings(w, "Blockers", r.Safety.Blockers)
 	writeFindings(w, "Warnings", r.Safety.Warnings)
 

@@ -249,6 +249,7 @@ func summarisePlan(p *inject.Plan, id string) wizard.PlanSummary {
 	}
 	s.FirstBoot = inject.FirstBootSteps(p)
 	s.Findings = append(append(s.Findings, p.Blockers...), p.Warnings...)
+	s.Unused, s.Consents = p.UnusedSummary(), p.Consents()
 	return s
 }
 
@@ -288,6 +289,8 @@ func mapReport(p *inject.Plan, rep *inject.Report) wizard.Report {
 		ReportPath: rep.ReportHTML,
 	}
 	out.Verify = wizard.Verification{OK: rep.Verify.OK, Checked: rep.Verify.Files + rep.Verify.Values, Problems: rep.Verify.Problems}
+	out.Boot = wizard.BootVerdict{Checked: rep.Boot.Checked, OK: rep.Boot.OK, Summary: rep.Boot.Summary}
+	out.Consents, out.Unused = s.Consents, s.Unused
 	return out
 }
 
