@@ -380,11 +380,11 @@ func sealOf(st *fileState) (sealFile, error) {
 		return sealFile{}, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
+	size, err := fileSize(st.path)
 	if err != nil {
 		return sealFile{}, err
 	}
-	s := sealFile{id: st.id, size: fi.Size()}
+	s := sealFile{id: st.id, size: size}
 	ranges := append([][2]int64(nil), st.saved...)
 	if s.size > st.origSize {
 		ranges = append(ranges, [2]int64{st.origSize, s.size})

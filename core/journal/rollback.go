@@ -167,18 +167,17 @@ func (j *journalFile) check() ([]Change, error) {
 	var out []Change
 	for _, s := range j.seal {
 		path := j.paths[s.id]
-		fi, err := os.Lstat(path)
+		size, err := fileSize(path)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			out = append(out, Change{File: path, What: "no longer exists", Created: j.created[s.id], WholeFile: true})
 			continue
+		case errors.Is(err, errNotFile):
+			out = append(out, Change{File: path, What: "is no longer a file or a disk", WholeFile: true})
+			continue
 		case err != nil:
 			return nil, err
-		case !fi.Mode().IsRegular():
-			out = append(out, Change{File: path, What: "is no longer a regular file", WholeFile: true})
-			continue
 		}
-		size := fi.Size()
 		if size != s.size {
 			out = append(out, Change{File: path, What: fmt.Sprintf("changed size from %d to %d bytes", s.size, size), WholeFile: true})
 			continue
@@ -246,15 +245,15 @@ func (j *journalFile) checkUnfinished() []Change {
 	sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
 	for _, id := range ids {
 		path := j.paths[id]
-		fi, err := os.Lstat(path)
+		fi, err := os.Stat(path)
 		if err != nil {
 			if !j.created[id] {
 				out = append(out, Change{File: path, What: "no longer exists", WholeFile: true})
 			}
 			continue
 		}
-		if !fi.Mode().IsRegular() {
-			out = append(out, Change{File: path, What: "is no longer a regular file", WholeFile: true})
+		if !fi.Mode().IsRegular() && fi.Mode()&os.ModeDevice == 0 {
+			out = append(out, Change{File: path, What: "is no longer a file or a disk", WholeFile: true})
 			continue
 		}
 		if late := fi.ModTime().Sub(j.mtime); late > unfinishedSlack {
@@ -341,6 +340,29 @@ func (j *journalFile) apply(jf *os.File, opener disk.Opener, res *Result) error 
 		}
 	}
 	return nil
+}
+
+var errNotFile = errors.New("neither a regular file nor a device")
+
+// fileSize is the size of a regular file or a block device (whose Stat
+// size is 0), following symbolic links as the run's writes did.
+func fileSize(path string) (int64, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	if fi.Mode().IsRegular() {
+		return fi.Size(), nil
+	}
+	if fi.Mode()&os.ModeDevice == 0 {
+		return 0, errNotFile
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return f.Seek(0, io.SeekEnd)
 }
 
 // touch sets the journal's modification time to now: a sign of life for
