@@ -34,9 +34,12 @@ type Progress func(frac float64, action string)
 // Apply runs a plan: it refuses (a *safety.Refusal, nothing written) while
 // the plan has blockers; otherwise it writes every file and registry value
 // through the journal, closes the volume clean, verifies by re-reading the
-// image, saves the report beside the image and returns it. Any failure or
-// cancellation after the first write rolls the image back and says so. On
-// success the journal is kept as the rollback record (see the package doc).
+// image, saves the report in full, seals the journal (its commit point:
+// docs/JOURNAL.md) and only then puts the report beside the image, and
+// returns it. Any failure or cancellation before the seal rolls the image
+// back and says so; a later one says the image was changed and how to undo
+// it. On success the journal is kept as the rollback record (see the
+// package doc).
 func Apply(ctx context.Context, p *Plan, progress Progress) (*Report, error) {
 	return ApplyWith(ctx, p, progress, nil)
 }

@@ -28,7 +28,10 @@
 // Transaction and rollback: Apply writes through core/journal beneath the
 // image format. After a successful, verified run the journal is KEPT beside
 // the image ("<image>.pvinject-journal") as the rollback record, so
-// `pvinject rollback IMAGE` still restores the original bytes. While it is
+// `pvinject rollback IMAGE` still restores the original bytes, as long as
+// the image is still as the run left it (the journal's seal holds hashes of
+// what was written; Rollback refuses with a *ChangedError naming what
+// changed, in guest terms where it can; see docs/JOURNAL.md). While it is
 // there, another inject on the same image is refused (a second run would mix
 // two journals); the user either rolls back or accepts the result (Accept,
 // which removes the journal). Verify leaves it in place.
