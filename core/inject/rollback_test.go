@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 
 	"math/rand"
 	"os"
@@ -340,4 +341,42 @@ func TestFailureBeforeFirstWriteSaysSo(t *testing.T) {
 	if journal.Exists(img) || testenv.FileSHA256(t, img) != before {
 		t.Error("journal left or image changed")
 	}
+}
+
+// TestRollbackNamesChangedFileInQcow2: the tracing from host bytes to guest
+// files works under a container format: after an in-place injection into a
+// qcow2 image, qemu-io overwrites 4 KiB at the start of the SYSTEM hive (its
+// cluster found with ntfsinfo); the rollback refuses and names the hive.
+func TestRollbackNamesChangedFileInQcow2(t *testing.T) {
+	dir := fixture(t)
+	testenv.RequireTool(t, "qemu-io", "ntfsinfo")
+	img := testenv.CopyInto(t, filepath.Join(dir, "disks", "10-x64-virtio.qcow2"), t.TempDir())
+	p := planFor(t, img, filepath.Join(dir, "drivers", "virtio-tree"))
+	if _, err := Apply(context.Background(), p, nil); err != nil {
+		t.Fatal(err)
+	}
+	sysHive := hivePath(p.Guest, HiveSystem)
+	out := string(run(t, "ntfsinfo", "-v", "-F", "/"+strings.ReplaceAll(sysHive, `\`, "/"), volumeOf(t, img)))
+	var lcn int64 = -1
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "Runlist:") && i+1 < len(lines) {
+			var vcn, n int64
+			if _, err := fmt.Sscanf(strings.TrimSpace(lines[i+1]), "0x%x 0x%x 0x%x", &vcn, &lcn, &n); err != nil {
+				t.Fatalf("ntfsinfo runlist %q: %v", lines[i+1], err)
+			}
+			break
+		}
+	}
+	if lcn < 0 {
+		t.Fatalf("no runlist for %s in:\n%s", sysHive, out)
+	}
+	guestOff := volStart + lcn*4096 // the fixture volumes have 4 KiB clusters
+	run(t, "qemu-io", "-f", "qcow2", "-c", fmt.Sprintf("write -P 0x5a %d 4096", guestOff), img)
+	err := Rollback(img)
+	var ce *ChangedError
+	if !errors.As(err, &ce) || !strings.Contains(strings.Join(ce.Lines, "\n"), sysHive+" changed") {
+		t.Fatalf("rollback after qemu-io changed the SYSTEM hive: %v", err)
+	}
+	t.Logf("refused, naming: %s", strings.Join(ce.Lines, " | "))
 }
