@@ -356,3 +356,47 @@ func TestRollbackThroughSymlink(t *testing.T) {
 		}
 	}
 }
+
+// TestCrashInsideSeal: killed between appending the seal and marking the
+// header (the header still says unsealed, zeros follow the seal), or after
+// marking it but before the allocated zeros are cut: either way the journal
+// reads as sealed and rolls back.
+func TestCrashInsideSeal(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "disk.img")
+	orig := bytes.Repeat([]byte("o"), 8192)
+	for _, markHeader := range []bool{false, true} {
+		os.WriteFile(img, orig, 0o644)
+		o, err := Begin(img, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _ := o.Open(img, true)
+		f.WriteAt([]byte("new"), 100)
+		f.Close()
+		alloc := o.alloc
+		if err := o.Seal(); err != nil {
+			t.Fatal(err)
+		}
+		end, count := o.pos, int64(o.seq)
+		o.Close()
+		jf, _ := os.OpenFile(Path(img), os.O_RDWR, 0)
+		jf.Truncate(alloc) // the zeros the seal cut off
+		h := header{alloc: alloc}
+		if markHeader {
+			h = header{flags: flagSealed, alloc: alloc, count: count, end: end}
+		}
+		jf.WriteAt(h.marshal(), 0)
+		jf.Close()
+		j, err := readJournalFile(t, Path(img))
+		if err != nil || !j.sealed {
+			t.Fatalf("header marked %v: %+v, %v; want a sealed journal", markHeader, j, err)
+		}
+		if err := Rollback(img); err != nil {
+			t.Fatalf("header marked %v: %v", markHeader, err)
+		}
+		if got, _ := os.ReadFile(img); !bytes.Equal(got, orig) {
+			t.Fatalf("header marked %v: not restored", markHeader)
+		}
+	}
+}
