@@ -103,7 +103,7 @@ func sortedKeys(m map[int]bool) []int {
 func itoa(i int) string { return strconv.Itoa(i) }
 
 // TestDamagedUnfinishedJournal: the same for the journal of a run killed
-// half-way (no seal): cut at 30 points, one byte flipped at 50 offsets in
+// half-way (no seal): cut at 30 points, one byte flipped at 60 offsets in
 // its records. It may end in a torn record, so a damaged last record can
 // pass for one; what matters is still that no rollback reports success
 // over an image that is not the original.
@@ -149,11 +149,16 @@ func TestDamagedUnfinishedJournal(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		try("cut at "+itoa(i*len(jb)/30), jb[:i*len(jb)/30])
 	}
-	for i := 0; i < 50; i++ {
+	// 40 offsets spread over the records, 20 in the last few records (a
+	// damaged last record must not pass for a torn append).
+	for i := 0; i < 60; i++ {
+		o := 512 + i*(end-512)/40
+		if i >= 40 {
+			o = end - 1 - (i-40)*23
+		}
 		b := bytes.Clone(jb)
-		o := 512 + i*(end-512)/50
 		b[o] ^= 0x10
 		try("byte "+itoa(o)+" flipped", b)
 	}
-	t.Logf("unfinished journal of %d bytes (records end at %d), 80 damaged copies: restored %d, refused %d, wrong %d", len(jb), end, restored, refused, wrong)
+	t.Logf("unfinished journal of %d bytes (records end at %d), 90 damaged copies: restored %d, refused %d, wrong %d", len(jb), end, restored, refused, wrong)
 }

@@ -185,6 +185,11 @@ func (o *Opener) Create(path string) (disk.Backing, error) {
 	if _, ok := o.files[abs]; ok {
 		return nil, fmt.Errorf("journal: create %s: already opened in this run", path)
 	}
+	// Checked before the record goes in: a rollback deletes what the
+	// journal says was created, and must never delete a file that was there.
+	if _, err := os.Lstat(path); err == nil {
+		return nil, fmt.Errorf("journal: create %s: %w", path, os.ErrExist)
+	}
 	o.nextID++
 	st := &fileState{id: o.nextID, path: abs, logged: true}
 	if err := o.appendLocked(record{kind: kindCreate, id: st.id, path: abs}); err != nil {
@@ -192,7 +197,9 @@ func (o *Opener) Create(path string) (disk.Backing, error) {
 	}
 	b, err := o.inner.Create(path)
 	if err != nil {
-		return nil, err
+		// The record is in: the run cannot be sealed and must roll back.
+		o.err = fmt.Errorf("journal: create %s: %w", path, err)
+		return nil, o.err
 	}
 	o.files[abs] = st
 	return wrap(&backing{Backing: b, o: o, st: st}), nil
@@ -206,6 +213,9 @@ func (o *Opener) appendLocked(rs ...record) error {
 	}
 	if o.done {
 		return fmt.Errorf("journal: %s already committed or closed", o.path)
+	}
+	if rs[len(rs)-1].kind != kindSeal {
+		rs = append(rs, record{kind: kindEnd})
 	}
 	var buf []byte
 	for i, r := range rs {

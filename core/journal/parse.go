@@ -120,6 +120,10 @@ func parseJournal(f io.ReaderAt, size int64, mtime time.Time, path string) (*jou
 			return nil, damaged(path, "the record at byte %d is number %d where number %d belongs", pos, r.seq, seq)
 		}
 		seq++
+		if r.kind == kindEnd {
+			pos += n
+			continue
+		}
 		if r.kind == kindSeal {
 			j.seal, j.guest = r.seal, r.guest
 			if j.seal == nil {
@@ -221,7 +225,7 @@ func validAfter(f io.ReaderAt, from, limit int64, minSeq uint32) (int64, uint32,
 			kind := b[i+8]
 			seq := binary.LittleEndian.Uint32(b[i+9:])
 			at := base + int64(i)
-			if ln < 9 || ln > maxPayload || at+int64(recLen(int(ln))) > limit || kind < kindFile || kind > kindSeal || seq < minSeq {
+			if ln < 9 || ln > maxPayload || at+int64(recLen(int(ln))) > limit || kind < kindFile || kind > kindEnd || seq < minSeq {
 				continue
 			}
 			rec := make([]byte, recLen(int(ln)))

@@ -30,6 +30,13 @@ const (
 	kindData   = 2
 	kindCreate = 3
 	kindSeal   = 4
+	// kindEnd closes every append: the host writes a batch announces start
+	// only after the whole batch, end included, is synced. So a damaged
+	// record that is the last of an unsealed journal is either an append
+	// torn by a crash (its end never reached the disk, its writes never
+	// started) or damage followed by its batch's end, which parse refuses:
+	// dropping it can never lose a restore. See docs/JOURNAL.md.
+	kindEnd = 5
 )
 
 // maxPayload bounds one record; larger writes are split. It also bounds what
@@ -210,6 +217,10 @@ func parseRecord(b []byte) (record, error) {
 		}
 	case kindCreate:
 		r.path = string(rest)
+	case kindEnd:
+		if len(rest) != 0 {
+			return record{}, errors.New("end record with a body")
+		}
 	case kindSeal:
 		s, g, err := parseSeal(rest)
 		if err != nil {
