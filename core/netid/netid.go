@@ -70,22 +70,22 @@ type Adapter struct {
 	// the adapter used its hardware address, which the hive does not hold).
 	NetworkAddress string `json:"network_address,omitempty"`
 	// Ghost: the device was already gone when the guest shut down (GhostReason says how that is known).
-	Ghost       bool   `json:"ghost"`
-	GhostReason string `json:"ghost_reason,omitempty"`
+	Ghost        bool   `json:"ghost"`
+	GhostReason  string `json:"ghost_reason,omitempty"`
 	NetLuidIndex uint32 `json:"net_luid_index,omitempty"`
 	IfType       uint32 `json:"if_type,omitempty"`
 
 	DHCP bool `json:"dhcp"` // EnableDHCP
 	// Static is true when IPv4 has fixed addresses or IPv6 has persistent ones.
-	Static              bool        `json:"static"`
-	IPv4                []Address   `json:"ipv4"`
-	Gateways            []Gateway   `json:"gateways"`
-	DNS                 []string    `json:"dns"`
-	Domain              string      `json:"domain,omitempty"`
-	RegisterAdapterName bool        `json:"register_adapter_name"`
-	IPv6                []Address   `json:"ipv6"`
-	DNS6                []string    `json:"dns6"`
-	NSIValues           []NSIValue  `json:"nsi_values,omitempty"`
+	Static              bool       `json:"static"`
+	IPv4                []Address  `json:"ipv4"`
+	Gateways            []Gateway  `json:"gateways"`
+	DNS                 []string   `json:"dns"`
+	Domain              string     `json:"domain,omitempty"`
+	RegisterAdapterName bool       `json:"register_adapter_name"`
+	IPv6                []Address  `json:"ipv6"`
+	DNS6                []string   `json:"dns6"`
+	NSIValues           []NSIValue `json:"nsi_values,omitempty"`
 }
 
 // Address is an IP address and its prefix length.
@@ -396,11 +396,7 @@ func MaskOf(bits int) string {
 // splitList splits NameServer: Windows separates servers with commas
 // (XP and later) or spaces (older writers).
 func splitList(s string) []string {
-	out := []string{}
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
-		out = append(out, f)
-	}
-	return out
+	return append([]string{}, strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })...)
 }
 
 // key is one registry key's values, by lower-case name.
