@@ -68,11 +68,14 @@ func safeConnName(s string) bool {
 	return true
 }
 
+// Validate reports whether the runner can carry n safely.
+func (n NetIdentity) Validate() error { return n.validate(0) }
+
 func (n NetIdentity) validate(i int) error {
 	bad := func(what string, v any) error {
 		return fmt.Errorf("firstboot: network identity %d: %s %q is not safe or not valid", i+1, what, v)
 	}
-	if !safeConnName(n.Name) {
+	if n.Name != "" && !safeConnName(n.Name) {
 		return bad("connection name", n.Name)
 	}
 	if n.MAC != "" && !macRE.MatchString(n.MAC) {
@@ -201,6 +204,9 @@ func writeNetIdentity(w func(string, ...any), ids []NetIdentity, wait int) {
 
 func writeOne(w func(string, ...any), i int, n NetIdentity) {
 	tag := fmt.Sprintf("network identity %d (%s)", i, n.Name)
+	if n.Name == "" {
+		tag = fmt.Sprintf("network identity %d", i)
+	}
 	w(`:netid%d`, i)
 	if n.MAC != "" {
 		w(`call :netmac %s`, n.MAC)
@@ -259,9 +265,11 @@ func writeOne(w func(string, ...any), i int, n NetIdentity) {
 	if n.RegisterAdapterName >= 0 {
 		w(`reg add "%s\%%NG%%" /v RegisterAdapterName /t REG_DWORD /d %d /f >nul 2>&1`, tcpipIfKey, n.RegisterAdapterName)
 	}
-	w(`if /i "%%NN%%"=="%s" goto :netid%dnamed`, n.Name, i)
-	netsh("rename to "+n.Name, `interface set interface name="%%NN%%" newname="%s"`, n.Name)
-	w(`:netid%dnamed`, i)
+	if n.Name != "" {
+		w(`if /i "%%NN%%"=="%s" goto :netid%dnamed`, n.Name, i)
+		netsh("rename to "+n.Name, `interface set interface name="%%NN%%" newname="%s"`, n.Name)
+		w(`:netid%dnamed`, i)
+	}
 	w(`>"%%STATE%%\done-netid-%d" echo done`, i)
 	w(`exit /b 0`)
 	w(`:netid%dnone`, i)

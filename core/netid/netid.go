@@ -223,7 +223,7 @@ func readTcpip(h Reader, cs string, a *Adapter) error {
 		ad := Address{Address: ip.String()}
 		if i < len(masks) {
 			ad.Mask = masks[i]
-			ad.Prefix = maskBits(masks[i])
+			ad.Prefix = MaskBits(masks[i])
 		}
 		a.IPv4 = append(a.IPv4, ad)
 	}
@@ -366,7 +366,8 @@ func nsiNames(h Reader, path string) ([]string, error) {
 	return out, nil
 }
 
-func maskBits(m string) int {
+// MaskBits is the prefix length of a dotted IPv4 mask (0 when not one).
+func MaskBits(m string) int {
 	ip, err := netip.ParseAddr(m)
 	if err != nil || !ip.Is4() {
 		return 0

@@ -257,8 +257,8 @@ func TestLUIDHexAndMasks(t *testing.T) {
 		t.Errorf("LUIDHex(6, 6) = %s", got)
 	}
 	for bits, m := range map[int]string{0: "0.0.0.0", 8: "255.0.0.0", 24: "255.255.255.0", 27: "255.255.255.224", 32: "255.255.255.255"} {
-		if MaskOf(bits) != m || maskBits(m) != bits {
-			t.Errorf("mask %d: %s / %d", bits, MaskOf(bits), maskBits(m))
+		if MaskOf(bits) != m || MaskBits(m) != bits {
+			t.Errorf("mask %d: %s / %d", bits, MaskOf(bits), MaskBits(m))
 		}
 	}
 }
