@@ -22,7 +22,7 @@ type Network struct {
 
 // NetCarry is one adapter's settings and where they go.
 type NetCarry struct {
-	From     string                `json:"from"`          // old connection name and driver, "" for settings given by the user only
+	From     string                `json:"from"` // old connection name and driver, "" for settings given by the user only
 	OldID    string                `json:"old_id,omitempty"`
 	Old      string                `json:"old,omitempty"` // the old settings in words
 	To       string                `json:"to"`            // which new adapter

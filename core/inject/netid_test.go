@@ -51,7 +51,7 @@ func TestNetworkIdentityPlan(t *testing.T) {
 			t.Fatalf("identities %+v", ids)
 		}
 		ni := ids[0]
-		if ni.Name != "Ethernet0" || ni.Order != 1 || ni.MAC != "" || !slices.Equal(ni.IPv4, []firstboot.IPv4{{"192.168.10.20", "255.255.255.0"}}) ||
+		if ni.Name != "Ethernet0" || ni.Order != 1 || ni.MAC != "" || !slices.Equal(ni.IPv4, []firstboot.IPv4{{Address: "192.168.10.20", Mask: "255.255.255.0"}}) ||
 			ni.Gateway != "192.168.10.1" || !slices.Equal(ni.DNS, []string{"192.168.10.2", "192.168.10.3"}) ||
 			ni.Domain != "corp.example" || ni.RegisterAdapterName != 1 ||
 			!slices.Equal(ghostIDs(ni), []string{"{11111111-2222-3333-4444-555555555555}"}) {
@@ -119,7 +119,7 @@ func TestNetworkIdentityPlan(t *testing.T) {
 	t.Run("--ip by connection name replaces, a second one adds an address", func(t *testing.T) {
 		pl := netPlanner(t, "two-nics", "ControlSet001", Request{IPs: []string{"LAN:10.0.0.9/24,10.0.0.254", "lan:10.0.0.10/24"}})
 		ids := pl.networkIdentity()
-		if len(ids) != 1 || !slices.Equal(ids[0].IPv4, []firstboot.IPv4{{"10.0.0.9", "255.255.255.0"}, {"10.0.0.10", "255.255.255.0"}}) ||
+		if len(ids) != 1 || !slices.Equal(ids[0].IPv4, []firstboot.IPv4{{Address: "10.0.0.9", Mask: "255.255.255.0"}, {Address: "10.0.0.10", Mask: "255.255.255.0"}}) ||
 			ids[0].Gateway != "10.0.0.254" {
 			t.Errorf("identities %+v", ids)
 		}
