@@ -54,7 +54,7 @@ func ParseIPSpec(s string) (IPSpec, error) {
 	} else {
 		i := strings.IndexByte(s, ':')
 		if i <= 0 {
-			return sp, fmt.Errorf("--ip %q: want MAC_OR_NAME:ADDR/LEN,GATEWAY,DNS...", s)
+			return sp, fmt.Errorf("--ip %q: want MAC_OR_NAME:ADDR/LEN,GATEWAY,DNS (DNS servers repeatable)", s)
 		}
 		sp.Name, rest = strings.TrimSpace(s[:i]), s[i+1:]
 	}

@@ -132,3 +132,11 @@ func (r *Report) selectNetwork() {
 		r.Network.Adapters = r.nets[r.Selected]
 	}
 }
+
+// NetworkOf is the network of Installs[i] (empty when out of range).
+func (r *Report) NetworkOf(i int) Network {
+	if i < 0 || i >= len(r.nets) {
+		return Network{Adapters: []netid.Adapter{}}
+	}
+	return r.nets[i]
+}
