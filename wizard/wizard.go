@@ -179,7 +179,7 @@ func (w *Wizard) State() State {
 		Request: w.req, Plan: w.plan, PlanErr: w.planErr, Reviewed: w.reviewed,
 		Options: w.opts, Rules: w.rules(), OptionErrors: append(w.opts.Validate(w.imagePath, w.rules()), validateNet(w.net)...),
 		Network: append([]NetChoice(nil), w.net...),
-		Apply: w.apply,
+		Apply:   w.apply,
 	}
 	s.NextReason = w.nextReason()
 	s.CanNext = s.NextReason == ""
