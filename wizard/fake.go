@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -188,9 +187,6 @@ func (f *FakeEngine) Apply(ctx context.Context, req ApplyRequest, progress func(
 		mode = "in-place"
 	}
 	f.record("Apply %s %s mtu=%d cache=%s", req.PlanID, mode, req.MTU, req.WriteCache)
-	if len(req.IPs) > 0 {
-		f.record("Apply ip=%s", strings.Join(req.IPs, " "))
-	}
 	f.mu.Lock()
 	last := f.lastID
 	f.mu.Unlock()
