@@ -423,6 +423,21 @@ func networkSteps(p *Plan) []string {
 		}
 		s = append(s, fmt.Sprintf("%s are applied to %s with netsh: %s. The old adapter's static settings are removed first, so Windows sees no address conflict. To undo: %s.", from, c.To, c.Settings, c.Undo))
 	}
+	carried := map[string]bool{}
+	for _, c := range p.Network.Carry {
+		carried[c.OldID] = true
+	}
+	for _, a := range p.Network.Adapters {
+		switch {
+		case carried[a.ID]:
+		case a.Ghost:
+			s = append(s, fmt.Sprintf("The adapter %q (%s) was already gone before this migration (%s); it is left alone.", a.Connection, a.Description, a.GhostReason))
+		case !a.Static:
+			s = append(s, fmt.Sprintf("The adapter %q (%s) uses DHCP; the new adapter gets its address from DHCP too.", a.Connection, a.Description))
+		default:
+			s = append(s, fmt.Sprintf("The static settings of %q (%s: %s) are not carried over; set them on the new adapter after the first boot.", a.Connection, a.Description, OldText(a)))
+		}
+	}
 	s = append(s, p.Network.Notes...)
 	return s
 }

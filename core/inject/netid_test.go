@@ -83,15 +83,22 @@ func TestNetworkIdentityPlan(t *testing.T) {
 		if ids := pl.networkIdentity(); len(ids) != 0 {
 			t.Errorf("identities %+v with keep-ip off", ids)
 		}
-		if len(pl.p.Network.Adapters) != 1 || len(pl.p.Network.Carry) != 0 || len(networkSteps(pl.p)) != 0 {
+		if len(pl.p.Network.Adapters) != 1 || len(pl.p.Network.Carry) != 0 {
 			t.Errorf("network %+v", pl.p.Network)
+		}
+		if steps := networkSteps(pl.p); len(steps) != 1 || !strings.Contains(steps[0], `The static settings of "Ethernet0"`) || !strings.Contains(steps[0], "are not carried over") {
+			t.Errorf("report: %q", steps)
 		}
 	})
 
 	t.Run("two adapters: only the static one", func(t *testing.T) {
-		ids := netPlanner(t, "two-nics", "ControlSet001", Request{}).networkIdentity()
+		pl := netPlanner(t, "two-nics", "ControlSet001", Request{})
+		ids := pl.networkIdentity()
 		if len(ids) != 1 || ids[0].Name != "LAN" || ids[0].GatewayMetric != 5 {
 			t.Errorf("identities %+v", ids)
+		}
+		if steps := strings.Join(networkSteps(pl.p), "\n"); !strings.Contains(steps, `The adapter "Backup" (Intel(R) PRO/1000 MT Network Connection #2) uses DHCP`) {
+			t.Errorf("report does not mention the DHCP adapter:\n%s", steps)
 		}
 	})
 
