@@ -90,8 +90,9 @@ func (w *winePrefix) exists(key, name string) bool {
 	return code == 0
 }
 
-func TestNetIdentityUnderWine(t *testing.T) {
-	w := newWinePrefix(t)
+// runNetIdentity runs the network identity scenarios in TestRunnerUnderWine's
+// prefix: a second Wine prefix would cost the suite half a minute more.
+func runNetIdentity(t *testing.T, w *winePrefix) {
 	log := func() string { return w.read("windows/pvinject/firstboot.log") }
 
 	t.Run("found by PnP id: old settings cleared first, then netsh in order, then renamed", func(t *testing.T) {

@@ -331,6 +331,8 @@ func TestRunnerUnderWine(t *testing.T) {
 		}
 	})
 
+	t.Run("network identity", func(t *testing.T) { runNetIdentity(t, w) })
+
 	for _, listed := range []bool{true, false} {
 		name := "VMware vSockets provider listed: Winsock reset"
 		if !listed {
