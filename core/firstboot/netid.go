@@ -238,7 +238,13 @@ func writeOne(w func(string, ...any), i int, n NetIdentity) {
 		if j == 0 {
 			gw := "gateway=none"
 			if n.Gateway != "" {
-				gw = fmt.Sprintf("gateway=%s gwmetric=%d", n.Gateway, n.GatewayMetric)
+				// Metric 0 is Windows' automatic metric; gwmetric is
+				// optional and takes 1-9999 (netsh interface ip, Windows
+				// Server 2003 syntax), so it is given only when set.
+				gw = "gateway=" + n.Gateway
+				if n.GatewayMetric > 0 {
+					gw += fmt.Sprintf(" gwmetric=%d", n.GatewayMetric)
+				}
 			}
 			netsh("set address "+a.Address, `interface ip set address name="%%NN%%" source=static addr=%s mask=%s %s`, a.Address, a.Mask, gw)
 		} else {

@@ -102,7 +102,7 @@ func runNetIdentity(t *testing.T, w *winePrefix) {
 		}
 		// The stand-in sees argv as the C runtime splits it: quotes removed.
 		want := []string{
-			"interface ip set address name=Ethernet 2 source=static addr=192.168.10.20 mask=255.255.255.0 gateway=192.168.10.1 gwmetric=0",
+			"interface ip set address name=Ethernet 2 source=static addr=192.168.10.20 mask=255.255.255.0 gateway=192.168.10.1",
 			"interface ip add address name=Ethernet 2 addr=192.168.10.21 mask=255.255.255.0",
 			"interface ip set dns name=Ethernet 2 source=static addr=192.168.10.2 register=primary",
 			"interface ip add dns name=Ethernet 2 addr=192.168.10.3 index=2",
@@ -160,7 +160,7 @@ func runNetIdentity(t *testing.T, w *winePrefix) {
 			t.Fatalf("runner exit %d; log:\n%s", code, log())
 		}
 		want := []string{
-			"interface ip set address name=Ethernet 3 source=static addr=192.168.10.20 mask=255.255.255.0 gateway=192.168.10.1 gwmetric=0",
+			"interface ip set address name=Ethernet 3 source=static addr=192.168.10.20 mask=255.255.255.0 gateway=192.168.10.1",
 			"interface set interface name=Ethernet 3 newname=Ethernet0",
 		}
 		if got := w.netshCalls(); strings.Join(got, "\n") != strings.Join(want, "\n") {

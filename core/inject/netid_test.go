@@ -73,7 +73,7 @@ func TestNetworkIdentityPlan(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(script, `netsh interface ip set address name="%NN%" source=static addr=192.168.10.20 mask=255.255.255.0 gateway=192.168.10.1 gwmetric=0`) {
+		if !strings.Contains(script, `netsh interface ip set address name="%NN%" source=static addr=192.168.10.20 mask=255.255.255.0 gateway=192.168.10.1`) {
 			t.Errorf("runner does not set the address:\n%s", script)
 		}
 	})
@@ -96,6 +96,10 @@ func TestNetworkIdentityPlan(t *testing.T) {
 		ids := pl.networkIdentity()
 		if len(ids) != 1 || ids[0].Name != "LAN" || ids[0].GatewayMetric != 5 {
 			t.Errorf("identities %+v", ids)
+		}
+		script, err := firstboot.Script(firstboot.Config{NetIdentities: ids, NICMatch: pl.nicMatch()})
+		if err != nil || !strings.Contains(script, `addr=10.0.0.5 mask=255.0.0.0 gateway=10.0.0.1 gwmetric=5`) {
+			t.Errorf("metric 5 not passed to netsh (%v)", err)
 		}
 		if steps := strings.Join(networkSteps(pl.p), "\n"); !strings.Contains(steps, `The adapter "Backup" (Intel(R) PRO/1000 MT Network Connection #2) uses DHCP`) {
 			t.Errorf("report does not mention the DHCP adapter:\n%s", steps)
