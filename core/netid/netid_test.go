@@ -210,6 +210,15 @@ func TestFixtureHives(t *testing.T) {
 			conn: "Ethernet0", static: true, ipv4: []string{"192.168.10.20/24"}, gws: []Gateway{{"192.168.10.1", 0}},
 			dns: []string{"192.168.10.2", "192.168.10.3"}}},
 			func(t *testing.T, id Identity) {
+				// Select\Current names ControlSet002, the set read above;
+				// ControlSet001 holds a decoy address that must not be used.
+				f := filepath.Join(dir, "one-static.hive")
+				if cur := hivexget(t, f, "Select", "Current"); len(cur) != 1 || cur[0] != "2" {
+					t.Fatalf("hivexget Select Current = %v", cur)
+				}
+				if other := readFile(t, f, "ControlSet001"); other.Adapters[0].IPv4[0].Address != "10.9.9.9" {
+					t.Errorf("decoy control set: %+v", other.Adapters)
+				}
 				a := id.Adapters[0]
 				if a.Domain != "corp.example" || !a.RegisterAdapterName || a.PnPID != `pci\ven_8086&dev_100f` || a.Service != "e1g60" {
 					t.Errorf("domain/register/pnp/service: %+v", a)
