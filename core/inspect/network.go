@@ -133,10 +133,10 @@ func (r *Report) selectNetwork() {
 	}
 }
 
-// NetworkOf is the network of Installs[i] (empty when out of range).
-func (r *Report) NetworkOf(i int) Network {
+// AdaptersOf are the network adapters of Installs[i] (empty when out of range).
+func (r *Report) AdaptersOf(i int) []netid.Adapter {
 	if i < 0 || i >= len(r.nets) {
-		return Network{Adapters: []netid.Adapter{}}
+		return []netid.Adapter{}
 	}
 	return r.nets[i]
 }

@@ -126,7 +126,7 @@ func (e *Engine) Detect(ctx context.Context) ([]wizard.GuestSummary, error) {
 			g.PVDrivers = append(g.PVDrivers, wizard.InstalledPV{Name: pv.Service, Family: pv.Family, Version: pv.Version})
 		}
 		g.Findings = append(append(g.Findings, w.Safety.Blockers...), w.Safety.Warnings...)
-		g.Network = netAdapters(r.NetworkOf(i))
+		g.Network = netAdapters(r.AdaptersOf(i))
 		out = append(out, g)
 	}
 	return out, nil

@@ -1,14 +1,14 @@
 package engine
 
 import (
-	"github.com/pvinject/pvinject/core/inspect"
+	"github.com/pvinject/pvinject/core/netid"
 	"github.com/pvinject/pvinject/wizard"
 )
 
 // netAdapters maps core/netid's adapters to what the Options step shows.
-func netAdapters(n inspect.Network) []wizard.NetAdapter {
+func netAdapters(adapters []netid.Adapter) []wizard.NetAdapter {
 	var out []wizard.NetAdapter
-	for _, a := range n.Adapters {
+	for _, a := range adapters {
 		w := wizard.NetAdapter{Connection: a.Connection, Description: a.Description, Static: a.Static,
 			Ghost: a.Ghost, GhostReason: a.GhostReason, DNS: a.DNS}
 		for _, x := range a.IPv4 {
