@@ -421,7 +421,11 @@ func networkSteps(p *Plan) []string {
 		if c.From != "" {
 			from = fmt.Sprintf("The settings of %s (%s)", c.From, c.Old)
 		}
-		s = append(s, fmt.Sprintf("%s are applied to %s with netsh: %s. The old adapter's static settings are removed first, so Windows sees no address conflict. To undo: %s.", from, c.To, c.Settings, c.Undo))
+		clear := ""
+		if len(c.Identity.Ghosts) > 0 {
+			clear = " The old adapter's static settings are removed first, so Windows sees no address conflict."
+		}
+		s = append(s, fmt.Sprintf("%s are applied to %s with netsh: %s.%s To undo: %s.", from, c.To, c.Settings, clear, c.Undo))
 	}
 	carried := map[string]bool{}
 	for _, c := range p.Network.Carry {
@@ -433,7 +437,7 @@ func networkSteps(p *Plan) []string {
 		case a.Ghost:
 			s = append(s, fmt.Sprintf("The adapter %q (%s) was already gone before this migration (%s); it is left alone.", a.Connection, a.Description, a.GhostReason))
 		case !a.Static:
-			s = append(s, fmt.Sprintf("The adapter %q (%s) uses DHCP; the new adapter gets its address from DHCP too.", a.Connection, a.Description))
+			s = append(s, fmt.Sprintf("The adapter %q (%s) used DHCP: nothing to carry over.", a.Connection, a.Description))
 		default:
 			s = append(s, fmt.Sprintf("The static settings of %q (%s: %s) are not carried over; set them on the new adapter after the first boot.", a.Connection, a.Description, OldText(a)))
 		}

@@ -63,7 +63,7 @@ func TestNetworkIdentityPlan(t *testing.T) {
 		}
 		steps := strings.Join(networkSteps(pl.p), "\n")
 		for _, want := range []string{`"Ethernet0" (Intel(R) PRO/1000 MT Network Connection)`, "IPv4 192.168.10.20/24; gateway 192.168.10.1; DNS 192.168.10.2, 192.168.10.3",
-			"new network adapter number 1", `renamed "Ethernet0"`, `To undo: in the guest: netsh interface ip set address name="Ethernet0" source=dhcp`} {
+			"new network adapter number 1", `renamed "Ethernet0"`, "The old adapter's static settings are removed first", `To undo: in the guest: netsh interface ip set address name="Ethernet0" source=dhcp`} {
 			if !strings.Contains(steps, want) {
 				t.Errorf("report lacks %q:\n%s", want, steps)
 			}
@@ -101,7 +101,7 @@ func TestNetworkIdentityPlan(t *testing.T) {
 		if err != nil || !strings.Contains(script, `addr=10.0.0.5 mask=255.0.0.0 gateway=10.0.0.1 gwmetric=5`) {
 			t.Errorf("metric 5 not passed to netsh (%v)", err)
 		}
-		if steps := strings.Join(networkSteps(pl.p), "\n"); !strings.Contains(steps, `The adapter "Backup" (Intel(R) PRO/1000 MT Network Connection #2) uses DHCP`) {
+		if steps := strings.Join(networkSteps(pl.p), "\n"); !strings.Contains(steps, `The adapter "Backup" (Intel(R) PRO/1000 MT Network Connection #2) used DHCP: nothing to carry over`) {
 			t.Errorf("report does not mention the DHCP adapter:\n%s", steps)
 		}
 	})
@@ -140,9 +140,13 @@ func TestNetworkIdentityPlan(t *testing.T) {
 	})
 
 	t.Run("--ip for a name the guest never had, with keep-ip off", func(t *testing.T) {
-		ids := netPlanner(t, "two-nics", "ControlSet001", Request{KeepIP: "off", IPs: []string{"Uplink:2001:db8::7/64"}}).networkIdentity()
+		pl := netPlanner(t, "two-nics", "ControlSet001", Request{KeepIP: "off", IPs: []string{"Uplink:2001:db8::7/64"}})
+		ids := pl.networkIdentity()
 		if len(ids) != 1 || ids[0].Name != "Uplink" || !slices.Equal(ids[0].IPv6, []string{"2001:db8::7/64"}) || len(ids[0].Ghosts) != 0 {
 			t.Errorf("identities %+v", ids)
+		}
+		if steps := strings.Join(networkSteps(pl.p), "\n"); strings.Contains(steps, "removed first") || !strings.Contains(steps, "Settings you gave are applied") {
+			t.Errorf("report claims an old adapter is cleared, or misses the settings:\n%s", steps)
 		}
 	})
 
