@@ -34,12 +34,10 @@ const (
 	devPropKeySet = `Properties\{83da6326-97a6-4088-9453-a1923f573b29}`
 )
 
-// Characteristics bits of a net class instance (netcfgx.h NCF_*).
-const (
-	ncfVirtual  = 0x1
-	ncfPhysical = 0x4
-	ncfHidden   = 0x8
-)
+// ncfPhysical is the NCF_PHYSICAL bit of a net class instance's
+// Characteristics (netcfgx.h): a real (or emulated) adapter, not a WAN
+// miniport or tunnel.
+const ncfPhysical = 0x4
 
 // configflagRemoved is CONFIGFLAG_REMOVED (regstr.h): the device was removed.
 const configflagRemoved = 0x2
