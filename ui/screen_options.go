@@ -43,6 +43,7 @@ type optionsScreen struct {
 	format    *widget.Select
 	outErr    *widget.Label
 	outBox    *fyne.Container
+	net       *netSection
 	box       fyne.CanvasObject
 }
 
@@ -94,6 +95,7 @@ func newOptionsScreen(u *UI) *optionsScreen {
 		container.NewBorder(nil, nil, widget.NewLabel("Format"), nil, container.NewGridWrap(fyne.NewSize(160, s.format.MinSize().Height), s.format)),
 		s.outErr,
 	)
+	s.net = newNetSection(u)
 	s.box = container.NewVBox(
 		heading("Options"),
 		card("Network adapter MTU", s.mtuHelp, mtuRow, s.mtuErr, s.mtuHost),
@@ -101,6 +103,8 @@ func newOptionsScreen(u *UI) *optionsScreen {
 		card("Disk write cache", s.cacheHelp, s.cache, s.cacheWhy, s.cacheErr, s.cacheHost),
 		spacer(),
 		card("Where to write", s.target, s.outBox),
+		spacer(),
+		s.net.object(),
 		dim("MTU and write cache are applied by the first-boot runner, since their device keys exist only after Windows has found the new devices."),
 	)
 	return s
@@ -177,6 +181,7 @@ func (s *optionsScreen) update(st wizard.State) {
 		out = joinNonEmpty(out, f)
 	}
 	showErr(s.outErr, out)
+	s.net.update(st, msgs[wizard.FieldNetwork])
 }
 
 func showErr(l *widget.Label, msg string) {

@@ -36,7 +36,8 @@ func (w *Wizard) applyReason() string {
 // and has checked applyReason.
 func (w *Wizard) request() ApplyRequest {
 	mtu, _ := ParseMTU(w.opts.MTU, w.rules())
-	r := ApplyRequest{PlanID: w.plan.ID, Drivers: w.req, InPlace: w.opts.InPlace, MTU: mtu, WriteCache: w.opts.WriteCache}
+	r := ApplyRequest{PlanID: w.plan.ID, Drivers: w.req, InPlace: w.opts.InPlace, MTU: mtu, WriteCache: w.opts.WriteCache,
+		KeepIP: "off", IPs: netSpecs(w.net)}
 	if !r.InPlace {
 		r.Output, r.Format = w.opts.Output, w.opts.Format
 	}

@@ -73,4 +73,8 @@ type ApplyRequest struct {
 	Format     string        `json:"format,omitempty"` // format of Output
 	MTU        int           `json:"mtu,omitempty"`    // 0: leave the guest's MTU alone
 	WriteCache WriteCache    `json:"write_cache"`
+	// KeepIP and IPs mirror --keep-ip and --ip: the wizard always sends
+	// "off" and the adapters the user checked (network.go).
+	KeepIP string   `json:"keep_ip,omitempty"`
+	IPs    []string `json:"ips,omitempty"`
 }

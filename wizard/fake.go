@@ -83,6 +83,8 @@ func FakeWin10() GuestSummary {
 		Edition: "Professional", InstallationType: "Client", Arch: "amd64", ControlSet: "ControlSet001",
 		ControlSets: []string{"ControlSet001", "ControlSet002"},
 		PVDrivers:   []InstalledPV{{Name: "vmci", Family: "vmware", Version: "9.8.18.0"}},
+		Network: []NetAdapter{{Connection: "Ethernet0", Description: "vmxnet3 Ethernet Adapter", Static: true,
+			IPv4: []string{"192.168.10.20/24"}, Gateway: "192.168.10.1", DNS: []string{"192.168.10.2", "192.168.10.3"}}},
 	}
 }
 
@@ -226,7 +228,7 @@ func (f *FakeEngine) Apply(ctx context.Context, req ApplyRequest, progress func(
 	f.mu.Unlock()
 	rep := Report{
 		Image: target, Source: source, InPlace: req.InPlace, Files: p.Files, Registry: p.Registry,
-		Verify: Verification{OK: true, Checked: len(p.Files) + len(p.Registry)}, FirstBoot: p.FirstBoot,
+		Verify: Verification{OK: true, Checked: len(p.Files) + len(p.Registry)}, FirstBoot: append(p.FirstBoot, fakeNetSteps(req)...),
 		Rollback:   "press Roll back here, or run: pvinject rollback " + target,
 		HostAdvice: []string{"Attach the disk as virtio-blk or virtio-scsi and the NIC as virtio-net.", "Use cache=none for the disk on the host."},
 		ReportPath: target + ".pvinject-report.txt", JSONPath: target + ".pvinject-report.json",

@@ -49,6 +49,7 @@ func (w *Wizard) resetFrom(s Step) {
 	}
 	if s <= StepGuest {
 		w.guests, w.guestsLoaded, w.guestErr, w.guest = nil, false, nil, -1
+		w.net = nil
 	}
 	if s <= StepCompat {
 		w.verdicts, w.compatFindings, w.compatLoaded, w.compatErr = nil, nil, false, nil
@@ -105,6 +106,7 @@ func (w *Wizard) detect(ctx context.Context) error {
 		w.guests, w.guestsLoaded = gs, true
 		if len(gs) == 1 {
 			w.guest = 0
+			w.net = NetChoices(gs[0])
 		}
 	}
 	err = w.guestErr
@@ -123,6 +125,7 @@ func (w *Wizard) SelectGuest(i int) error {
 		w.gen++
 		w.resetFrom(StepCompat)
 		w.guest = i
+		w.net = NetChoices(w.guests[i])
 	}
 	w.unlockNotify()
 	return nil

@@ -53,6 +53,7 @@ type GuestSummary struct {
 	ControlSets      []string         `json:"control_sets,omitempty"`
 	PVDrivers        []InstalledPV    `json:"pv_drivers,omitempty"`
 	Findings         []safety.Finding `json:"findings,omitempty"`
+	Network          []NetAdapter     `json:"network,omitempty"` // network.go
 }
 
 // InstalledPV is a paravirtual driver already present in the guest.

@@ -92,6 +92,7 @@ type Wizard struct {
 
 	opts         Options
 	cacheTouched bool
+	net          []NetChoice // the Options step's static adapters (network.go)
 
 	apply       ApplyStatus
 	cancelApply func()
@@ -154,6 +155,7 @@ type State struct {
 	Options      Options
 	Rules        OptionRules
 	OptionErrors []FieldError
+	Network      []NetChoice // static adapters on the Options step (network.go)
 
 	Apply ApplyStatus
 
@@ -175,8 +177,9 @@ func (w *Wizard) State() State {
 		Guests: w.guests, GuestsLoaded: w.guestsLoaded, GuestErr: w.guestErr, Guest: w.guest,
 		Verdicts: w.verdicts, CompatFindings: w.compatFindings, CompatLoaded: w.compatLoaded, CompatErr: w.compatErr,
 		Request: w.req, Plan: w.plan, PlanErr: w.planErr, Reviewed: w.reviewed,
-		Options: w.opts, Rules: w.rules(), OptionErrors: w.opts.Validate(w.imagePath, w.rules()),
-		Apply: w.apply,
+		Options: w.opts, Rules: w.rules(), OptionErrors: append(w.opts.Validate(w.imagePath, w.rules()), validateNet(w.net)...),
+		Network: append([]NetChoice(nil), w.net...),
+		Apply:   w.apply,
 	}
 	s.NextReason = w.nextReason()
 	s.CanNext = s.NextReason == ""
@@ -280,7 +283,7 @@ func (w *Wizard) nextReason() string {
 	case StepDrivers:
 		return w.driversReason()
 	case StepOptions:
-		if errs := w.opts.Validate(w.imagePath, w.rules()); len(errs) > 0 {
+		if errs := append(w.opts.Validate(w.imagePath, w.rules()), validateNet(w.net)...); len(errs) > 0 {
 			return errs[0].Msg
 		}
 	}

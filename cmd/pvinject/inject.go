@@ -18,6 +18,8 @@ type injectFlags struct {
 	inPlace, allowUnsigned, allowUnsupported, dryRun  bool
 	json                                              bool
 	mtu                                               int
+	keepIP                                            string
+	ips                                               []string
 }
 
 func (f *injectFlags) register(fs *flag.FlagSet) {
@@ -28,6 +30,11 @@ func (f *injectFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.format, "format", "", "format of --output: raw, vpc, vhdx, vmdk or qcow2 (default: from its extension)")
 	fs.IntVar(&f.mtu, "mtu", 0, "NIC MTU applied at first boot (576-65486 for virtio; 0 keeps the default)")
 	fs.StringVar(&f.writeCache, "write-cache", "", "disk write cache applied at first boot: on, off or keep (default: the driver set's)")
+	fs.StringVar(&f.keepIP, "keep-ip", "auto", "carry the guest's static IP settings to the new network adapters at first boot: auto or off")
+	fs.Func("ip", "static settings for a new adapter, MAC_OR_NAME:ADDR/LEN,GATEWAY,DNS... (repeatable; MAC of the new adapter or the old connection name)", func(s string) error {
+		f.ips = append(f.ips, s)
+		return nil
+	})
 	fs.BoolVar(&f.allowUnsigned, "allow-unsigned", false, "allow packages without a valid catalog on 64-bit Windows (they load only with test signing)")
 	fs.BoolVar(&f.allowUnsupported, "allow-unsupported", false, "go on when the driver set's matrix says the guest is unsupported")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the plan (every file and registry value, old and new) and write nothing")
@@ -68,6 +75,12 @@ func (f *injectFlags) request(fs *flag.FlagSet, image string) (inject.Request, e
 	if set["write-cache"] {
 		req.WriteCache = f.writeCache
 	}
+	if set["keep-ip"] {
+		req.KeepIP = f.keepIP
+	}
+	if set["ip"] {
+		req.IPs = f.ips
+	}
 	if set["allow-unsigned"] {
 		req.AllowUnsigned = f.allowUnsigned
 	}
@@ -85,6 +98,8 @@ func (f *injectFlags) request(fs *flag.FlagSet, image string) (inject.Request, e
 		return req, usagef("one of --in-place or --output PATH is required")
 	case req.WriteCache != "" && req.WriteCache != "on" && req.WriteCache != "off" && req.WriteCache != "keep":
 		return req, usagef("--write-cache %q: want on, off or keep", req.WriteCache)
+	case req.KeepIP != "" && req.KeepIP != "auto" && req.KeepIP != "off":
+		return req, usagef("--keep-ip %q: want auto or off", req.KeepIP)
 	case req.MTU != 0 && (req.MTU < 576 || req.MTU > 65486):
 		return req, usagef("--mtu %d: want 576-65486 (netkvm's *JumboPacket range 590-65500 less the 14-byte Ethernet header)", req.MTU)
 	}
@@ -131,6 +146,7 @@ Examples:
   pvinject inject --drivers /mnt/virtio-win --in-place --mtu 9000 win2019.img
   pvinject inject --drivers ./OracleVMPV --set oracle-vm-pv --write-cache off --in-place w7.img
   pvinject inject --drivers virtio-win.iso --dry-run win7.vmdk
+  pvinject inject --drivers virtio-win.iso --output srv.qcow2 --ip 52:54:00:12:34:56:10.0.0.5/24,10.0.0.1,10.0.0.53 srv.vmdk
   pvinject inject --answers lab.json --in-place student01.qcow2`,
 		flags: func(fs *flag.FlagSet) any {
 			f := &injectFlags{}

@@ -57,6 +57,10 @@ type Config struct {
 	MaxBoots int
 	// PnPWaitSeconds bounds how long the runner waits for devices to appear.
 	PnPWaitSeconds int
+	// NetIdentities are old adapters' static settings re-applied to the new
+	// adapters (found through NICMatch or by MAC) after the packages are
+	// installed (netid.go).
+	NetIdentities []NetIdentity `json:"net_identities,omitempty"`
 }
 
 // Command is one extra command line run by the runner.
@@ -88,6 +92,14 @@ func (c Config) Validate() error {
 		if !safeName.MatchString(cmd.Name) || strings.ContainsAny(cmd.Line, "\r\n") {
 			return fmt.Errorf("firstboot: command %q is not a single safe line", cmd.Name)
 		}
+	}
+	for i, n := range c.NetIdentities {
+		if err := n.validate(i); err != nil {
+			return err
+		}
+	}
+	if len(c.NetIdentities) > 0 && len(c.NICMatch) == 0 {
+		return fmt.Errorf("firstboot: network identities need the new adapters' PnP ids (NICMatch)")
 	}
 	if c.JumboPacket != 0 && (c.JumboPacket < 590 || c.JumboPacket > 65500) {
 		return fmt.Errorf("firstboot: *JumboPacket %d outside netkvm's range 590-65500", c.JumboPacket)
@@ -164,6 +176,9 @@ func Script(c Config) (string, error) {
 	}
 	if c.WriteCache == CacheOn || c.WriteCache == CacheOff {
 		w(`call :writecache`)
+	}
+	if len(c.NetIdentities) > 0 {
+		w(`call :netid`)
 	}
 	for _, cmd := range c.Commands {
 		w(`if not exist "%%STATE%%\done-%s" (`, cmd.Name)
@@ -270,6 +285,7 @@ func Script(c Config) (string, error) {
 	w(`if %%HIT%%==0 exit /b 0`)
 	w(`set /a NICS=NICS+1`)
 	w(`if "%%APPLY%%"=="1" call :applymtu`)
+	w(`if "%%APPLY%%"=="2" call :netpicked`)
 	w(`exit /b 0`)
 	w(``)
 	w(`:mtu`)
@@ -288,6 +304,9 @@ func Script(c Config) (string, error) {
 	}
 	w(`exit /b 0`)
 	w(``)
+	if len(c.NetIdentities) > 0 {
+		writeNetIdentity(w, c.NetIdentities, wait)
+	}
 	if c.WriteCache == CacheOn || c.WriteCache == CacheOff {
 		val := 0
 		if c.WriteCache == CacheOn {

@@ -30,7 +30,7 @@ func newWinePrefix(t *testing.T) *winePrefix {
 	dir := filepath.Join(t.TempDir(), "prefix")
 	w := &winePrefix{t: t, dir: dir, drive: filepath.Join(dir, "drive_c")}
 	// The stand-in netsh must run instead of Wine's builtin one.
-	w.env = append(os.Environ(), "WINEPREFIX="+dir, "WINEDEBUG=-all", "DISPLAY=", "WINEDLLOVERRIDES=netsh.exe=n")
+	w.env = append(os.Environ(), "WINEPREFIX="+dir, "WINEDEBUG=-all", "DISPLAY=", "WINEDLLOVERRIDES=netsh.exe,getmac.exe=n")
 	// A persistent wineserver turns each wine call from seconds into a
 	// fraction of one. It starts first and without our pipes, so that no
 	// long-lived process holds a test's output open.
@@ -51,6 +51,10 @@ func newWinePrefix(t *testing.T) *winePrefix {
 	netsh := exec.Command("x86_64-w64-mingw32-gcc", "-O2", "-o", filepath.Join(w.drive, "windows", "system32", "netsh.exe"), "testdata/netsh.c")
 	if out, err := netsh.CombinedOutput(); err != nil {
 		t.Fatalf("building stand-in netsh: %v\n%s", err, out)
+	}
+	getmac := exec.Command("x86_64-w64-mingw32-gcc", "-O2", "-o", filepath.Join(w.drive, "windows", "system32", "getmac.exe"), "testdata/getmac.c")
+	if out, err := getmac.CombinedOutput(); err != nil {
+		t.Fatalf("building stand-in getmac: %v\n%s", err, out)
 	}
 	t.Cleanup(func() {
 		k := exec.Command("wineserver", "-k")
@@ -326,6 +330,8 @@ func TestRunnerUnderWine(t *testing.T) {
 			t.Error("service not removed")
 		}
 	})
+
+	t.Run("network identity", func(t *testing.T) { runNetIdentity(t, w) })
 
 	for _, listed := range []bool{true, false} {
 		name := "VMware vSockets provider listed: Winsock reset"

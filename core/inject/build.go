@@ -47,6 +47,9 @@ func (r *Request) validate() error {
 	default:
 		return fmt.Errorf("%w: --write-cache %q: want on, off or keep", ErrRequest, r.WriteCache)
 	}
+	if err := validateNetRequest(r); err != nil {
+		return err
+	}
 	if r.MTU != 0 && (r.MTU < MinMTU || r.MTU > MaxMTU) {
 		return fmt.Errorf("%w: --mtu %d: netkvm's *JumboPacket range 590-65500 allows MTU %d-%d", ErrRequest, r.MTU, MinMTU, MaxMTU)
 	}

@@ -34,6 +34,11 @@ type Request struct {
 	// (the wizard's explicit override); blockers from the disk are never
 	// overridable.
 	AllowUnsupported bool `json:"allow_unsupported"`
+	// KeepIP is --keep-ip: auto ("" too) carries the guest's static IP
+	// settings to the new adapters at first boot, off does not.
+	KeepIP string `json:"keep_ip,omitempty"`
+	// IPs are --ip values: MAC_OR_NAME:ADDR/LEN,GATEWAY,DNS... (netid.go).
+	IPs []string `json:"ips,omitempty"`
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger `json:"-"`
 	// Opener opens the image's host files for planning (tests count bytes
@@ -64,6 +69,7 @@ type Plan struct {
 	Files       []FileOp         `json:"files"`
 	Registry    []RegOp          `json:"registry"`
 	FirstBoot   firstboot.Config `json:"first_boot"`
+	Network     *Network         `json:"network,omitempty"` // static IP settings carried over
 	Options     Options          `json:"options"`
 	HostAdvice  []string         `json:"host_advice"`
 	OldStacks   []OldStack       `json:"old_stacks,omitempty"`

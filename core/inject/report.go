@@ -73,6 +73,7 @@ func firstBootSteps(p *Plan) []string {
 	if c.NICMTU != 0 {
 		s = append(s, fmt.Sprintf("The PV NIC's MTU property is set to %d.", c.NICMTU))
 	}
+	s = append(s, networkSteps(p)...)
 	if c.WriteCache != "" && c.WriteCache != firstboot.CacheKeep {
 		s = append(s, fmt.Sprintf("Disk write caching is turned %s on the PV disks.", c.WriteCache))
 	}

@@ -195,6 +195,9 @@ func (pl *planner) firstBoot() error {
 	if cfg.WriteCache != firstboot.CacheKeep {
 		cfg.DiskMatch = diskMatch[pl.p.DriverSet.Family]
 	}
+	if cfg.NetIdentities = pl.networkIdentity(); len(cfg.NetIdentities) > 0 && len(cfg.NICMatch) == 0 {
+		cfg.NICMatch = pl.nicMatch()
+	}
 	cfg.Commands = append(append(append(cfg.Commands, pl.commands...), pl.uninstallers...), pl.restore...)
 	cfg.ResetVSockWinsock = pl.resetVSock
 	script, err := firstboot.Script(cfg)

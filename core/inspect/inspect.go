@@ -11,6 +11,7 @@ import (
 	"github.com/pvinject/pvinject/core/image"
 	"github.com/pvinject/pvinject/core/journal"
 	"github.com/pvinject/pvinject/core/matrix"
+	"github.com/pvinject/pvinject/core/netid"
 	"github.com/pvinject/pvinject/core/ntfs"
 	"github.com/pvinject/pvinject/core/partition"
 	"github.com/pvinject/pvinject/core/safety"
@@ -97,7 +98,7 @@ func Inspect(ctx context.Context, path string, opts Options) (_ *Report, err err
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("inspect %s: %w", path, err)
 		}
-		found, ws, err := inspectNTFS(im, p, opts.OpenHive, log)
+		found, ws, nets, err := inspectNTFS(im, p, opts.OpenHive, log)
 		if err != nil {
 			// One unreadable volume must not hide the others.
 			log.Debug("inspect: NTFS partition unreadable", "image", path, "partition", p.Index, "err", err)
@@ -110,6 +111,7 @@ func Inspect(ctx context.Context, path string, opts Options) (_ *Report, err err
 		for _, w := range ws {
 			r.Installs = append(r.Installs, Install{Partition: p.Index, Windows: w})
 		}
+		r.nets = append(r.nets, nets...)
 	}
 
 	if len(r.Installs) > 0 {
@@ -207,27 +209,28 @@ func describeImage(ro disk.Opener, im *image.Image, path string, r *Report) erro
 
 // inspectNTFS opens one NTFS partition read-only, checks it and detects the
 // Windows installs on it. No Windows is not an error.
-func inspectNTFS(im disk.Image, p partition.Partition, open guest.HiveOpener, log *slog.Logger) ([]safety.Finding, []guest.Windows, error) {
+func inspectNTFS(im disk.Image, p partition.Partition, open guest.HiveOpener, log *slog.Logger) ([]safety.Finding, []guest.Windows, [][]netid.Adapter, error) {
 	view, err := partition.View(im, p)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	vol, err := ntfs.Open(view, view.Size(), ntfs.Options{Logger: log})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer vol.Close()
 	findings := ntfs.Check(vol)
 	ws, err := guest.Detect(guest.FromNTFS(vol), open)
 	if errors.Is(err, guest.ErrNoWindows) {
-		return findings, nil, nil
+		return findings, nil, nil, nil
 	}
 	if err != nil {
 		// The volume opened but could not be listed: say so, keep going.
 		findings = append(findings, safety.Finding{Severity: safety.Warning, Code: CodeNTFSOpen,
 			Message: fmt.Sprintf("looking for Windows on the volume failed: %v", err),
 			Remedy:  "boot Windows and run `chkdsk /f` on the volume, shut down fully, then try again"})
-		return findings, nil, nil
+		return findings, nil, nil, nil
 	}
-	return findings, ws, nil
+	nets, nf := networksOf(vol, ws)
+	return append(findings, nf...), ws, nets, nil
 }

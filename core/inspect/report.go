@@ -4,6 +4,7 @@ import (
 	"github.com/pvinject/pvinject/core/bootcheck"
 	"github.com/pvinject/pvinject/core/guest"
 	"github.com/pvinject/pvinject/core/matrix"
+	"github.com/pvinject/pvinject/core/netid"
 	"github.com/pvinject/pvinject/core/partition"
 	"github.com/pvinject/pvinject/core/safety"
 )
@@ -25,10 +26,12 @@ type Report struct {
 	// when no Windows was found.
 	Matrix []matrix.Verdict `json:"matrix"`
 	// BootReadiness is the boot-readiness check's verdict per disk bus
-	// (core/bootcheck); Network its verdict per paravirtual NIC type.
+	// (core/bootcheck); Network its verdict per paravirtual NIC type, and
+	// the guest's adapters with their TCP/IP settings (network.go).
 	BootReadiness []bootcheck.Verdict `json:"boot_readiness"`
 	BootCheck     *BootCheck          `json:"boot_check,omitempty"`
 	Network       Network             `json:"network"`
+	nets          [][]netid.Adapter   // per install, as Installs
 }
 
 // ImageReport describes the container and its differencing chain.
@@ -113,6 +116,7 @@ func (r *Report) normalize() {
 	for i := range r.Matrix {
 		r.Matrix[i].Reasons = nonNil(r.Matrix[i].Reasons)
 	}
+	r.selectNetwork()
 	if r.Selected >= 0 && r.Selected < len(r.Installs) {
 		w := r.Installs[r.Selected]
 		r.Windows = &w

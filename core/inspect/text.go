@@ -76,6 +76,7 @@ func WriteText(w io.Writer, r *Report) error {
 			p("  PV driver:\t%s (%s) %s\n", d.Service, d.Family, d.Version)
 		}
 		tw.Flush()
+		writeNetworkText(w, r.Network.Adapters)
 		for i, other := range r.Installs {
 			if i != r.Selected {
 				fmt.Fprintf(w, "  also found [install %d]: %s (build %d) in %s on partition %d (choose it with --install %d)\n",

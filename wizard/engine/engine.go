@@ -110,7 +110,7 @@ func (e *Engine) Detect(ctx context.Context) ([]wizard.GuestSummary, error) {
 		return nil, err
 	}
 	out := []wizard.GuestSummary{}
-	for _, in := range r.Installs {
+	for i, in := range r.Installs {
 		w := in.Windows
 		g := wizard.GuestSummary{
 			Partition: in.Partition, SystemRoot: w.SystemRoot, ProductName: w.ProductName,
@@ -126,6 +126,7 @@ func (e *Engine) Detect(ctx context.Context) ([]wizard.GuestSummary, error) {
 			g.PVDrivers = append(g.PVDrivers, wizard.InstalledPV{Name: pv.Service, Family: pv.Family, Version: pv.Version})
 		}
 		g.Findings = append(append(g.Findings, w.Safety.Blockers...), w.Safety.Warnings...)
+		g.Network = netAdapters(r.AdaptersOf(i))
 		out = append(out, g)
 	}
 	return out, nil
@@ -263,6 +264,7 @@ func (e *Engine) Apply(ctx context.Context, req wizard.ApplyRequest, progress fu
 	ir := e.request(path, req.Drivers)
 	ir.InPlace, ir.Output, ir.Format = req.InPlace, req.Output, req.Format
 	ir.MTU, ir.WriteCache = req.MTU, string(req.WriteCache)
+	ir.KeepIP, ir.IPs = req.KeepIP, req.IPs
 	plan, err := inject.BuildPlan(ctx, ir)
 	if err != nil {
 		return wizard.Report{}, err
