@@ -138,10 +138,15 @@ func (s *applyScreen) update(st wizard.State) {
 	if a.Report != nil && a.Report != s.shown {
 		s.shown = a.Report
 		r := a.Report
-		if r.Verify.OK {
+		switch {
+		case r.Verify.OK && !r.Boots():
+			// Written and read back, but not green: the boot check comes first.
+			s.verify.SetText(fmt.Sprintf("✗ Windows will NOT boot as it is (all %d changes were read back from %s).", r.Verify.Checked, r.Image))
+			s.verify.Importance = widget.DangerImportance
+		case r.Verify.OK:
 			s.verify.SetText(fmt.Sprintf("✓ Verified: all %d changes were read back from %s.", r.Verify.Checked, r.Image))
 			s.verify.Importance = widget.SuccessImportance
-		} else {
+		default:
 			s.verify.SetText("✗ Verification found problems: " + strings.Join(r.Verify.Problems, "; "))
 			s.verify.Importance = widget.DangerImportance
 		}
