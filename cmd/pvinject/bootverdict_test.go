@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/pvinject/pvinject/core/inject"
 	"github.com/pvinject/pvinject/internal/testenv"
 )
 
@@ -99,5 +102,29 @@ func TestInspectBootReadiness(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || len(doc.BootReadiness) != 5 || len(doc.Network.NICs) != 2 {
 		t.Fatalf("%v %+v", err, doc)
+	}
+}
+
+// A batch image written and verified but judged not to boot is not "ok":
+// its row says so and the batch exits 1.
+func TestBatchNotBootable(t *testing.T) {
+	dir := t.TempDir()
+	images := []string{filepath.Join(dir, "vm1.img"), filepath.Join(dir, "vm2.img")}
+	answers := writeAnswers(t, dir, `{"version": 1, "drivers": "/d", "set": "auto", "output": "{dir}/{name}.out.qcow2"}`)
+	stubInjectOne(t, func(_ context.Context, req inject.Request) error {
+		if filepath.Base(req.Image) == "vm2.img" {
+			return fmt.Errorf("%s: the changes were written and read back, but Windows %w: viostor.sys is not signed", req.Output, errNotBootable)
+		}
+		return nil
+	})
+	r := cli(t, append([]string{"batch", "--answers", answers}, images...)...)
+	if r.code != exitError || !strings.Contains(r.stdout, "1 written but will not boot") {
+		t.Fatalf("%s", r)
+	}
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if f := strings.Fields(l); len(f) > 1 && strings.HasSuffix(f[0], "vm2.img") && f[1] != statusNotBootable ||
+			len(f) > 1 && strings.HasSuffix(f[0], "vm1.img") && f[1] != "ok" {
+			t.Errorf("row %q", l)
+		}
 	}
 }
