@@ -182,7 +182,7 @@ func reviewFacts(st wizard.State) fyne.CanvasObject {
 	if strings.TrimSpace(st.Options.MTU) != "" {
 		mtu = strings.TrimSpace(st.Options.MTU)
 	}
-	return facts(
+	kv := []string{
 		"Image", st.ImagePath,
 		"Windows", guest,
 		"Drivers", drivers,
@@ -190,7 +190,17 @@ func reviewFacts(st wizard.State) fyne.CanvasObject {
 		"MTU", mtu,
 		"Write cache", cacheLabels[st.Options.WriteCache],
 		"Write to", target,
-	)
+	}
+	if p := st.Plan; p != nil {
+		// Risks accepted and packages left out stay in view up to the end.
+		for _, c := range p.Consents {
+			kv = append(kv, "Accepted risk", c)
+		}
+		if len(p.Unused) > 0 {
+			kv = append(kv, "Not used", strings.Join(p.Unused, "; "))
+		}
+	}
+	return facts(kv...)
 }
 
 func (s *applyScreen) reportText() (string, *wizard.Report) {
