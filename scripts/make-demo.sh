@@ -92,6 +92,9 @@ system_reg() {
 "ImagePath"=$(hexstr 2 'System32\drivers\storahci.sys')
 "Group"="SCSI Miniport"
 
+[HKEY_LOCAL_MACHINE\\SYSTEM\\$cs\\Control\\ServiceGroupOrder]
+"List"=$(python3 -c 'g=["System Reserved","EMS","WdfLoadGroup","Boot Bus Extender","System Bus Extender","SCSI miniport","Port","Primary Disk","SCSI Class","SCSI CDROM Class","Filter","Boot File System","Base","File System","NDIS Wrapper","Event Log","NDIS","TDI","Extended Base"]; b=b"".join(x.encode("utf-16-le")+b"\0\0" for x in g)+b"\0\0"; print("hex(7):"+",".join("%02x"%c for c in b))')
+
 [HKEY_LOCAL_MACHINE\\SYSTEM\\$cs\\Services\\Tcpip\\Parameters]
 "Hostname"="DEMO-WIN10"
 

@@ -138,10 +138,15 @@ func (s *applyScreen) update(st wizard.State) {
 	if a.Report != nil && a.Report != s.shown {
 		s.shown = a.Report
 		r := a.Report
-		if r.Verify.OK {
+		switch {
+		case r.Verify.OK && !r.Boots():
+			// Written and read back, but not green: the boot check comes first.
+			s.verify.SetText(fmt.Sprintf("✗ Windows will NOT boot as it is (all %d changes were read back from %s).", r.Verify.Checked, r.Image))
+			s.verify.Importance = widget.DangerImportance
+		case r.Verify.OK:
 			s.verify.SetText(fmt.Sprintf("✓ Verified: all %d changes were read back from %s.", r.Verify.Checked, r.Image))
 			s.verify.Importance = widget.SuccessImportance
-		} else {
+		default:
 			s.verify.SetText("✗ Verification found problems: " + strings.Join(r.Verify.Problems, "; "))
 			s.verify.Importance = widget.DangerImportance
 		}
@@ -177,7 +182,7 @@ func reviewFacts(st wizard.State) fyne.CanvasObject {
 	if strings.TrimSpace(st.Options.MTU) != "" {
 		mtu = strings.TrimSpace(st.Options.MTU)
 	}
-	return facts(
+	kv := []string{
 		"Image", st.ImagePath,
 		"Windows", guest,
 		"Drivers", drivers,
@@ -185,7 +190,17 @@ func reviewFacts(st wizard.State) fyne.CanvasObject {
 		"MTU", mtu,
 		"Write cache", cacheLabels[st.Options.WriteCache],
 		"Write to", target,
-	)
+	}
+	if p := st.Plan; p != nil {
+		// Risks accepted and packages left out stay in view up to the end.
+		for _, c := range p.Consents {
+			kv = append(kv, "Accepted risk", c)
+		}
+		if len(p.Unused) > 0 {
+			kv = append(kv, "Not used", strings.Join(p.Unused, "; "))
+		}
+	}
+	return facts(kv...)
 }
 
 func (s *applyScreen) reportText() (string, *wizard.Report) {

@@ -196,8 +196,12 @@ func (s *driversScreen) update(st wizard.State) {
 		return
 	}
 	s.shown = p
-	s.summary.SetText(fmt.Sprintf("Plan: %d packages from %s; %d files and %d registry changes. Review them below.",
-		len(p.Packages), strings.TrimSpace(p.DriverSet+" "+p.Version), len(p.Files), len(p.Registry)))
+	summary := fmt.Sprintf("Plan: %d packages from %s; %d files and %d registry changes. Review them below.",
+		len(p.Packages), strings.TrimSpace(p.DriverSet+" "+p.Version), len(p.Files), len(p.Registry))
+	if len(p.Unused) > 0 {
+		summary += "\nFound in the source but not used:\n• " + strings.Join(p.Unused, "\n• ")
+	}
+	s.summary.SetText(summary)
 	s.findings.Objects = findingRows(p.Findings)
 	s.findings.Refresh()
 	s.pkgs.setRows(packageRows(p.Packages))

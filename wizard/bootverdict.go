@@ -38,7 +38,13 @@ func (r Report) DoneText() string {
 // verdict, the blockers and warnings, the risks accepted.
 func attentionText(r Report) string {
 	var b strings.Builder
-	if r.Boot.Checked || len(r.Boot.Summary) > 0 {
+	switch {
+	case r.Boots():
+		b.WriteString("Boot check: Windows will boot on the new hypervisor.\n")
+		for _, l := range r.Boot.Summary {
+			b.WriteString("  " + l + "\n")
+		}
+	case r.Boot.Checked || len(r.Boot.Summary) > 0 || !r.Verify.OK:
 		b.WriteString(r.DoneText() + "\n")
 	}
 	for _, f := range Blockers(r.Findings) {

@@ -139,7 +139,7 @@ func batchOne(ctx context.Context, a wizard.Answers, img string) (r batchResult)
 	case err == nil:
 		r.Status, r.Detail = "ok", "injected and verified"
 	case errors.Is(err, errNotBootable):
-		r.Status, r.Detail = "will not boot", strings.ReplaceAll(err.Error(), "\n", " ")
+		r.Status, r.Detail = statusNotBootable, strings.ReplaceAll(err.Error(), "\n", " ")
 	case errors.As(err, &ref):
 		r.Status, r.Detail = "refused", strings.ReplaceAll(err.Error(), "\n", " ")
 	default:
@@ -178,8 +178,14 @@ func summarise(env *cliEnv, results []batchResult) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Image, r.Status, r.Elapsed, r.Output, r.Detail)
 	}
 	tw.Flush()
-	fmt.Fprintf(env.stdout, "\n%d images: %d ok, %d refused, %d failed\n", len(results), counts["ok"], counts["refused"], counts["failed"])
+	fmt.Fprintf(env.stdout, "\n%d images: %d ok, %d refused, %d failed", len(results), counts["ok"], counts["refused"], counts["failed"])
+	if n := counts[statusNotBootable]; n > 0 {
+		fmt.Fprintf(env.stdout, ", %d written but will not boot (roll them back or fix them before starting them)", n)
+	}
+	fmt.Fprintln(env.stdout)
 	switch {
+	case counts[statusNotBootable] > 0:
+		return fmt.Errorf("batch: %d of %d images were written but will not boot", counts[statusNotBootable], len(results))
 	case counts["failed"] > 0:
 		return fmt.Errorf("batch: %d of %d images failed", counts["failed"]+counts["refused"], len(results))
 	case counts["refused"] > 0:

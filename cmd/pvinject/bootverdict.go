@@ -24,3 +24,7 @@ func notBootable(rep *inject.Report) error {
 	return fmt.Errorf("%s: the changes were written and read back, but Windows %w: %s Undo with: %s",
 		rep.Plan.Target, errNotBootable, why, rep.Rollback)
 }
+
+// statusNotBootable is a batch image written and verified whose boot check
+// is red.
+const statusNotBootable = "not-bootable"

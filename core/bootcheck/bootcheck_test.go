@@ -164,3 +164,13 @@ func TestTestSigningOn(t *testing.T) {
 		t.Errorf("test signing %q from %q", r2.TestSigning, r2.BCD)
 	}
 }
+
+// On a UEFI disk the BCD store is on the FAT32 EFI system partition; test
+// signing is read from there.
+func TestUEFITestSigning(t *testing.T) {
+	r := checkDisk(t, "ok-efi-testsigning")
+	v := verdict(t, r, BusVirtioBlk)
+	if r.TestSigning != "on" || !strings.Contains(r.BCD, `\EFI\Microsoft\Boot\BCD`) || !v.Boots {
+		t.Fatalf("test signing %q from %q; virtio-blk %+v", r.TestSigning, r.BCD, v)
+	}
+}

@@ -73,6 +73,12 @@ func CheckDisk(im disk.Image, parts []partition.Partition, sysPart int, w guest.
 	var stores []BCDStore
 	var sysVol *ntfs.Volume
 	for _, p := range parts {
+		if p.Filesystem == partition.FSFAT {
+			if st, ok := espBCD(im, p, fmt.Sprintf(`partition %d, \EFI\Microsoft\Boot\BCD`, p.Index)); ok {
+				stores = append(stores, st)
+			}
+			continue
+		}
 		if p.Filesystem != partition.FSNTFS {
 			continue
 		}

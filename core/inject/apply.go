@@ -115,6 +115,7 @@ func ApplyWith(ctx context.Context, p *Plan, progress Progress, inner disk.Opene
 	// first word.
 	progress(0.95, "checking that Windows will boot")
 	rep.Boot = CheckBoot(ctx, p)
+	rep.Attention.Boots, rep.Attention.Boot = rep.Boot.Boots(), rep.Boot.Summary
 	rep.Finished = time.Now().UTC()
 	// The report is saved in full before the point of no return (the seal),
 	// so a failure while saving it still rolls the image back.

@@ -71,6 +71,14 @@ func CheckBoot(ctx context.Context, p *Plan) BootResult {
 			br.Summary = append(br.Summary, fmt.Sprintf("Windows will boot with its disk on %s.", v.Label))
 			continue
 		}
+		// A Xen HVM guest always also gets an emulated IDE disk (its PV
+		// drivers unplug it once they run: injection-facts §3.3), so a
+		// Xen plan whose PV path is not pre-seeded still boots on IDE.
+		if ide := res.Bus(bootcheck.BusIDE); bus == bootcheck.BusXenVBD && ide != nil && ide.Boots {
+			br.Summary = append(br.Summary, fmt.Sprintf("Windows will not boot from %s alone (%s), but Xen also offers the disk as emulated IDE, on which Windows boots; the Xen PV drivers take over after their first-boot installation.",
+				v.Label, strings.Join(v.Reasons, "; ")))
+			continue
+		}
 		br.OK = false
 		br.Summary = append(br.Summary, fmt.Sprintf("Windows will NOT boot with its disk on %s: %s.", v.Label, strings.Join(v.Reasons, "; ")))
 		if v.Remedy != "" {

@@ -22,6 +22,9 @@ const (
 // Report is what an injection did, saved beside the image and read back by
 // Verify.
 type Report struct {
+	// Attention repeats first what a reader must see before anything else:
+	// the boot check's verdict, blockers, warnings, the risks accepted.
+	Attention  Attention    `json:"attention"`
 	Plan       *Plan        `json:"plan"`
 	Applied    bool         `json:"applied"`
 	Started    time.Time    `json:"started"`
@@ -44,7 +47,7 @@ type VerifyResult struct {
 }
 
 func newReport(p *Plan) *Report {
-	r := &Report{Plan: p, Rollback: "pvinject rollback " + shellQuote(p.Target)}
+	r := &Report{Plan: p, Rollback: "pvinject rollback " + shellQuote(p.Target), Attention: attentionOf(p)}
 	r.FirstBoot = firstBootSteps(p)
 	return r
 }

@@ -217,3 +217,28 @@ func (r *Report) writeAttention(w io.Writer) {
 		fmt.Fprintf(w, "accepted risk: %s\n", c)
 	}
 }
+
+// Attention is the top of the JSON report.
+type Attention struct {
+	// Boots is the boot check's verdict on the written image (false before
+	// apply, and whenever the check did not run); Boot says it in words.
+	Boots    bool             `json:"boots"`
+	Boot     []string         `json:"boot"`
+	Blockers []safety.Finding `json:"blockers"`
+	Warnings []safety.Finding `json:"warnings"`
+	Consents []string         `json:"consents"`
+}
+
+func attentionOf(p *Plan) Attention {
+	a := Attention{Boot: []string{}, Blockers: p.Blockers, Warnings: p.Warnings, Consents: p.Consents()}
+	if a.Blockers == nil {
+		a.Blockers = []safety.Finding{}
+	}
+	if a.Warnings == nil {
+		a.Warnings = []safety.Finding{}
+	}
+	if a.Consents == nil {
+		a.Consents = []string{}
+	}
+	return a
+}

@@ -143,4 +143,10 @@ func TestAllowUnsignedIsNotGreen(t *testing.T) {
 	if err != nil || json.Unmarshal(js, &saved) != nil || saved.Boot.OK || !saved.Boot.Checked {
 		t.Errorf("JSON beside the image: %v %+v", err, saved.Boot)
 	}
+	if saved.Attention.Boots || len(saved.Attention.Consents) == 0 || len(saved.Attention.Warnings) == 0 || len(saved.Attention.Boot) == 0 {
+		t.Errorf("the JSON's attention block: %+v", saved.Attention)
+	}
+	if i := strings.Index(string(js), `"attention"`); i < 0 || i > strings.Index(string(js), `"plan"`) {
+		t.Error("attention is not at the top of the JSON")
+	}
 }

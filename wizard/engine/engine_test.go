@@ -109,6 +109,9 @@ func TestDemoThroughEveryStep(t *testing.T) {
 	if !rep.Verify.OK || rep.Verify.Checked == 0 {
 		t.Fatalf("verification %+v", rep.Verify)
 	}
+	if !rep.Boots() || !strings.HasPrefix(rep.DoneText(), "Done.") {
+		t.Errorf("the demo does not end green: %q %+v", rep.DoneText(), rep.Boot)
+	}
 	if lastFrac < 0.99 {
 		t.Errorf("progress ended at %.2f", lastFrac)
 	}
