@@ -116,7 +116,12 @@ func (v *Volume) create(p string, data []byte, isDir bool) error {
 	si := &attr{Type: atStandardInfo, Value: make([]byte, siLen)}
 	putSI(si.Value, now, siAttrs, secID)
 	fn := &fileName{Parent: fileRef(parent.base.Num, parent.base.Seq), Created: now, Modified: now, MFTChange: now,
-		Accessed: now, Attrs: siAttrs, Namespace: nsWin32, Name: uname}
+		Accessed: now, Attrs: siAttrs, Namespace: nsPOSIX, Name: uname}
+	// A name that is not already an upper-case 8.3 name goes in the POSIX
+	// namespace, as ntfs-3g (and so virt-customize and virt-v2v) writes
+	// every name: Windows reads it like any other. A Win32-only name would
+	// promise a DOS companion that is not there, and ntfs-3g then cannot
+	// delete or rename the file (docs/NTFS-NAMES.md).
 	if is83(name) {
 		fn.Namespace = nsWin32AndDOS
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -117,4 +118,62 @@ func TestReplaceRoundTrip(t *testing.T) {
 	if err := v.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestNtfs3gDeletesCreatedFiles: files and folders that core/ntfs creates
+// can be renamed and deleted through a real ntfs-3g mount (what an admin
+// or libguestfs does later), and ntfsinfo shows the namespaces chosen in
+// docs/NTFS-NAMES.md: POSIX for a long name, Win32-and-DOS for an 8.3 one.
+// With Win32-only long names, ntfs-3g's unlink failed with ENOENT.
+func TestNtfs3gDeletesCreatedFiles(t *testing.T) {
+	img := copyFixture(t, "c4k")
+	v, _ := openImage(t, img, true)
+	for _, d := range []string{"Windows/System32/drivers", "pvinject", "pvinject/viostor"} {
+		if err := v.Mkdir(d); err != nil {
+			t.Fatalf("Mkdir %s: %v", d, err)
+		}
+	}
+	for _, f := range []string{"Windows/System32/drivers/viostor.sys", "pvinject/SETUP.CMD", "pvinject/viostor/viostor.inf"} {
+		if err := v.WriteFile(f, fill(7, 3000)); err != nil {
+			t.Fatalf("WriteFile %s: %v", f, err)
+		}
+	}
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]string{"/Windows/System32/drivers/viostor.sys": "POSIX", "/pvinject/SETUP.CMD": "Win32 & DOS"} {
+		if out := string(tool(t, "ntfsinfo", "-F", p, img)); !strings.Contains(out, "Namespace:\t\t "+want) {
+			t.Errorf("ntfsinfo %s: namespace is not %q:\n%s", p, want, out)
+		}
+	}
+	mnt := t.TempDir()
+	tool(t, "ntfs-3g", img, mnt)
+	mounted := true
+	unmount := func() {
+		if mounted {
+			if err := exec.Command("fusermount", "-u", mnt).Run(); err != nil {
+				_ = exec.Command("umount", mnt).Run()
+			}
+			mounted = false
+		}
+	}
+	defer unmount()
+	steps := []func() error{
+		func() error { return os.Remove(filepath.Join(mnt, "Windows/System32/drivers/viostor.sys")) },
+		func() error { return os.Remove(filepath.Join(mnt, "pvinject/SETUP.CMD")) },
+		func() error {
+			return os.Rename(filepath.Join(mnt, "pvinject/viostor/viostor.inf"), filepath.Join(mnt, "pvinject/viostor/renamed.inf"))
+		},
+		func() error { return os.RemoveAll(filepath.Join(mnt, "pvinject")) },
+	}
+	for i, step := range steps {
+		if err := step(); err != nil {
+			t.Errorf("step %d through the ntfs-3g mount: %v", i, err)
+		}
+	}
+	unmount()
+	if out := string(tool(t, "ntfsls", "-R", img)); strings.Contains(out, "viostor") || strings.Contains(out, "pvinject") {
+		t.Errorf("ntfsls still lists the deleted files:\n%s", out)
+	}
+	tool(t, "ntfsfix", "-n", img)
 }
