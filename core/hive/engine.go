@@ -48,4 +48,6 @@ type engine interface {
 	setValues(n node, vals []NamedValue) error
 	commit() error
 	close() error
+	// limits says what the engine cannot write.
+	limits() engineLimits
 }

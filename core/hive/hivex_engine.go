@@ -1,4 +1,4 @@
-//go:build cgo
+//go:build cgo && linux
 
 package hive
 
@@ -77,7 +77,10 @@ type hivexAPI interface {
 	Close() error
 }
 
-func openEngine(path string, write bool) (engine, error) {
+// haveLibhivex: this build links libhivex through go-hivex.
+const haveLibhivex = true
+
+func openHivex(path string, write bool) (engine, error) {
 	flags := hivex.READ
 	if write {
 		flags |= hivex.WRITE
@@ -372,3 +375,5 @@ func (g *goHive) close() error {
 	}
 	return nil
 }
+
+func (g *goHive) limits() engineLimits { return engineLimits{noBigData: true, noEmptyData: true} }

@@ -1,4 +1,4 @@
-//go:build cgo
+//go:build cgo && linux
 
 package hive
 
@@ -22,7 +22,7 @@ import (
 // around. Where they can, they first show the trap is real in the binding
 // itself, then that no caller input reaches it.
 
-func goEngine(t *testing.T, h *Hive) *goHive {
+func hivexEngine(t *testing.T, h *Hive) *goHive {
 	t.Helper()
 	g, ok := h.eng.(*goHive)
 	if !ok {
@@ -34,7 +34,7 @@ func goEngine(t *testing.T, h *Hive) *goHive {
 // Trap: NodeSetValue(s) take &Value[0], so empty data panics.
 func TestTrapZeroLengthData(t *testing.T) {
 	h := mustOpen(t, "values", fixture(t, "values.hive"))
-	g := goEngine(t, h)
+	g := hivexEngine(t, h)
 	root, err := g.root()
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +134,7 @@ func TestTrapZeroLengthData(t *testing.T) {
 // the others.
 func TestTrapSingleSetKeepsOthers(t *testing.T) {
 	h := mustOpen(t, "values", fixture(t, "values.hive"))
-	g := goEngine(t, h)
+	g := hivexEngine(t, h)
 	n, err := h.mustLookup(`Types`)
 	if err != nil {
 		t.Fatal(err)
@@ -244,7 +244,7 @@ func TestTrapNULInNames(t *testing.T) {
 	if _, err := h.Get(`Types`, "\xff"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Get with an invalid UTF-8 name: %v", err)
 	}
-	g := goEngine(t, h)
+	g := hivexEngine(t, h)
 	root, err := g.root()
 	if err != nil {
 		t.Fatal(err)
@@ -312,7 +312,7 @@ func (s *staleErrno) Commit() (int, error) {
 // looks the edit up instead of trusting err alone.
 func TestTrapStaleErrno(t *testing.T) {
 	h := mustOpen(t, "values", fixture(t, "values.hive"))
-	g := goEngine(t, h)
+	g := hivexEngine(t, h)
 	root, err := g.root()
 	if err != nil {
 		t.Fatal(err)
