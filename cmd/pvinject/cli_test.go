@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pvinject/pvinject/core/hive"
 	"github.com/pvinject/pvinject/internal/testenv"
 )
 
@@ -16,12 +17,21 @@ import (
 func TestVersion(t *testing.T) {
 	for _, arg := range []string{"--version", "-version", "version"} {
 		r := cli(t, arg)
-		if r.code != exitOK || r.stdout != "pvinject "+Version+"\n" || r.stderr != "" {
+		if r.code != exitOK || r.stdout != versionText() || !strings.HasPrefix(r.stdout, "pvinject "+Version+"\nhive engine: ") || r.stderr != "" {
 			t.Errorf("pvinject %s: %v", arg, r)
 		}
 	}
 	if Version == "" {
 		t.Error("Version is empty")
+	}
+	// The second line names the hive engine the environment selects.
+	t.Setenv(hive.EngineEnv, hive.EngineGo)
+	if r := cli(t, "--version"); !strings.HasSuffix(r.stdout, "\nhive engine: pure Go (go)\n") {
+		t.Errorf("with %s=go: %q", hive.EngineEnv, r.stdout)
+	}
+	t.Setenv(hive.EngineEnv, hive.EngineHivex)
+	if r := cli(t, "--version"); !strings.HasSuffix(r.stdout, "\nhive engine: libhivex (hivex)\n") && hive.EngineName() == hive.EngineHivex {
+		t.Errorf("with %s=hivex: %q", hive.EngineEnv, r.stdout)
 	}
 }
 
@@ -202,7 +212,7 @@ func TestNoLocaleNoise(t *testing.T) {
 			code         int
 			stdout, line string
 		}{
-			{[]string{"--version"}, exitOK, "pvinject " + Version + "\n", ""},
+			{[]string{"--version"}, exitOK, versionText(), ""},
 			{[]string{"inspect", missing}, exitError, "", "missing.vhdx"},
 			{[]string{"frobnicate"}, exitUsage, "", "frobnicate"},
 			{nil, exitError, "", "no graphical display"},
