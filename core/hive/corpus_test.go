@@ -303,25 +303,55 @@ func TestRealDirtyHivesYarp(t *testing.T) {
 }
 
 // BenchmarkSystemHiveEdit: open the real 11 MiB Windows 10 SYSTEM hive,
-// set 50 values, commit (including the pure-Go verification).
+// edit it, commit (including the pure-Go verification), through each
+// engine in the same run. Edits: "set50" sets 50 values in five new keys;
+// "injection" makes the edits of an injection (injectionEdits without its
+// 520 extra keys: a service key with its values, CriticalDeviceDatabase
+// entries, a value replaced, values and a key deleted).
 func BenchmarkSystemHiveEdit(b *testing.B) {
 	data := corpusHive(b, "hives/dissect_SYSTEM_win10_19041_x64.gz")
-	b.SetBytes(int64(len(data)))
-	b.ResetTimer()
-	for b.Loop() {
-		h, err := Open("SYSTEM", data)
-		if err != nil {
-			b.Fatal(err)
+	var set50 []edit
+	for i := range 50 {
+		set50 = append(set50, edit{op: 's', key: fmt.Sprintf(`ControlSet001\Services\pvbench%d`, i%5), name: fmt.Sprintf("V%d", i), v: DWord(uint32(i))})
+	}
+	inj, _ := injectionEdits("ControlSet001")
+	inj = slices.DeleteFunc(inj, func(e edit) bool { return strings.Contains(e.key, `\Many`) })
+	for _, edits := range []struct {
+		name  string
+		edits []edit
+	}{{"set50", set50}, {"injection", inj}} {
+		for _, engine := range []string{EngineHivex, EngineGo} {
+			b.Run(edits.name+"/"+engine, func(b *testing.B) {
+				useEngine(b, engine)
+				b.SetBytes(int64(len(data)))
+				for b.Loop() {
+					h, err := Open("SYSTEM", data)
+					if err != nil {
+						b.Fatal(err)
+					}
+					for _, e := range edits.edits {
+						var err error
+						switch e.op {
+						case 's':
+							err = h.SetValue(e.key, e.name, e.v)
+						case 'd':
+							err = h.DeleteValue(e.key, e.name)
+						case 'k':
+							err = h.DeleteKey(e.key)
+						case 'c':
+							err = h.CreateKey(e.key)
+						}
+						if err != nil && !errors.Is(err, ErrNotFound) {
+							b.Fatal(err)
+						}
+					}
+					if _, err := h.Commit(); err != nil {
+						b.Fatal(err)
+					}
+					h.Close()
+				}
+			})
 		}
-		for i := range 50 {
-			if err := h.SetValue(fmt.Sprintf(`ControlSet001\Services\pvbench%d`, i%5), fmt.Sprintf("V%d", i), DWord(uint32(i))); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if _, err := h.Commit(); err != nil {
-			b.Fatal(err)
-		}
-		h.Close()
 	}
 }
 

@@ -60,36 +60,53 @@ func applyEdits(t testing.TB, engine string, data []byte, edits []edit) ([]byte,
 	return out, failed
 }
 
-// dump reads every key and value of a hive through engine, as text.
+// dump reads every key and value of a hive through engine, as text,
+// walking node handles (not paths, which would look every key up from the
+// root again).
 func dump(t testing.TB, engine string, data []byte) string {
 	t.Helper()
 	useEngine(t, engine)
 	h := mustOpen(t, "dump-"+engine, data)
+	e := h.eng
 	var b strings.Builder
-	var walk func(path string)
-	walk = func(path string) {
-		vals, err := h.Values(path)
+	fail := func(what string, err error) {
+		t.Fatalf("%s engine: %s: %v", engine, what, err)
+	}
+	var walk func(n node, path string)
+	walk = func(n node, path string) {
+		vals, err := e.values(n)
 		if err != nil {
-			t.Fatalf("%s engine: values of %q: %v", engine, path, err)
+			fail("values of "+path, err)
 		}
 		fmt.Fprintf(&b, "[%s]\n", path)
 		for _, v := range vals {
 			fmt.Fprintf(&b, "%q=%d:%x\n", v.Name, v.Type, v.Data)
 		}
-		subs, err := h.Subkeys(path)
+		kids, err := e.children(n)
 		if err != nil {
-			t.Fatalf("%s engine: subkeys of %q: %v", engine, path, err)
+			fail("subkeys of "+path, err)
 		}
-		slices.SortFunc(subs, func(a, b string) int { return strings.Compare(strings.ToUpper(a), strings.ToUpper(b)) })
-		for _, s := range subs {
-			if path == "" {
-				walk(s)
-			} else {
-				walk(path + `\` + s)
+		type kid struct {
+			n    node
+			name string
+		}
+		ks := make([]kid, len(kids))
+		for i, k := range kids {
+			if ks[i].name, err = e.name(k); err != nil {
+				fail("name under "+path, err)
 			}
+			ks[i].n = k
+		}
+		slices.SortFunc(ks, func(a, b kid) int { return strings.Compare(strings.ToUpper(a.name), strings.ToUpper(b.name)) })
+		for _, k := range ks {
+			walk(k.n, path+`\`+k.name)
 		}
 	}
-	walk("")
+	r, err := e.root()
+	if err != nil {
+		fail("root", err)
+	}
+	walk(r, "")
 	return b.String()
 }
 
