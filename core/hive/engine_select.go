@@ -64,17 +64,6 @@ func defaultEngine() string {
 	return EngineGo
 }
 
-func openEngine(path string, write bool) (engine, error) {
-	name, err := engineChoice()
-	if err != nil {
-		return nil, err
-	}
-	if name == EngineGo {
-		return openGoEngine(path, write)
-	}
-	return openHivex(path, write)
-}
-
 // engineLimits says what an engine cannot write, so Hive refuses such
 // edits before any byte changes.
 type engineLimits struct {

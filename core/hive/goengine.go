@@ -3,7 +3,6 @@ package hive
 import (
 	"encoding/binary"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -22,7 +21,7 @@ import (
 // vhandle stays valid until its value is deleted or the key's values are
 // replaced.
 type goEngine struct {
-	path     string
+	label    string
 	buf      []byte // whole file: base block, hive bins, any padding after
 	minor    uint32
 	rootOff  uint32
@@ -64,21 +63,14 @@ const (
 
 var le = binary.LittleEndian
 
-func openGoEngine(path string, write bool) (engine, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("go hive engine: %w", err)
-	}
-	return newGoEngine(path, data, write)
-}
-
-// newGoEngine takes over data (a hive whose header has been checked).
-func newGoEngine(path string, data []byte, write bool) (*goEngine, error) {
-	bb, err := checkPrimary(path, data)
+// newGoEngine takes over data, a hive whose header has been checked; name
+// labels errors.
+func newGoEngine(name string, data []byte, write bool) (*goEngine, error) {
+	bb, err := checkPrimary(name, data)
 	if err != nil {
 		return nil, err
 	}
-	g := &goEngine{path: path, buf: data, minor: bb.Minor, rootOff: bb.RootCell, binsSize: bb.HbinsSize, write: write, now: time.Now}
+	g := &goEngine{label: name, buf: data, minor: bb.Minor, rootOff: bb.RootCell, binsSize: bb.HbinsSize, write: write, now: time.Now}
 	if err := g.scanFree(); err != nil {
 		return nil, err
 	}
@@ -92,7 +84,7 @@ func newGoEngine(path string, data []byte, write bool) (*goEngine, error) {
 func (g *goEngine) bins() []byte { return g.buf[baseBlockSize : baseBlockSize+int(g.binsSize)] }
 
 func (g *goEngine) corrupt(off uint32, st, format string, args ...any) error {
-	return formatErr(g.path, baseBlockSize+int64(off), st, ErrCorrupt, format, args...)
+	return formatErr(g.label, baseBlockSize+int64(off), st, ErrCorrupt, format, args...)
 }
 
 // scanFree walks every hive bin and records its free cells, merging runs
@@ -452,7 +444,7 @@ func (g *goEngine) valueData(v vhandle) (Value, error) {
 		return Value{Type: typ, Data: []byte{}}, nil
 	}
 	if n > maxValueDataLen {
-		return Value{}, formatErr(g.path, baseBlockSize+int64(v), "vk", ErrTooLarge, "value data of %d bytes", n)
+		return Value{}, formatErr(g.label, baseBlockSize+int64(v), "vk", ErrTooLarge, "value data of %d bytes", n)
 	}
 	c, err := g.cell(doff, "value data")
 	if err != nil {
@@ -552,21 +544,21 @@ func (g *goEngine) close() error {
 	return nil
 }
 
-// commit seals the header (both sequence numbers one past the larger,
-// the hive bins size, a fresh timestamp and checksum) and writes the file.
+// commit seals the header: both sequence numbers one past the larger,
+// the hive bins size, a fresh timestamp and checksum. The hive is then
+// bytes().
 func (g *goEngine) commit() error {
 	if !g.write {
 		return fmt.Errorf("go hive engine: commit: %w", ErrReadOnly)
 	}
 	h := g.buf[:baseBlockSize]
 	seq := max(le.Uint32(h[offSeq1:]), le.Uint32(h[offSeq2:])) + 1
-	ft := filetime(g.now())
-	le.PutUint64(h[offTimestamp:], ft)
+	le.PutUint64(h[offTimestamp:], filetime(g.now()))
 	sealHeader(h, seq, g.binsSize)
-	if err := os.WriteFile(g.path, g.buf, 0o600); err != nil {
-		return fmt.Errorf("go hive engine: commit: %w", err)
-	}
 	return nil
 }
+
+// bytes is the whole hive file as last committed (or as opened).
+func (g *goEngine) bytes() []byte { return g.buf }
 
 func (g *goEngine) limits() engineLimits { return engineLimits{} }
