@@ -1,10 +1,8 @@
 package hive
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -304,7 +302,7 @@ func (h *Hive) Commit() ([]byte, error) {
 	if err := h.eng.commit(); err != nil {
 		return nil, h.fail(fmt.Errorf("hive %s: %w", h.name, err))
 	}
-	data, err := h.committed()
+	data, err := h.eng.contents()
 	if err != nil {
 		return nil, h.fail(fmt.Errorf("hive %s: read back commit: %w", h.name, err))
 	}
@@ -312,13 +310,4 @@ func (h *Hive) Commit() ([]byte, error) {
 		return nil, h.fail(err)
 	}
 	return data, nil
-}
-
-// committed is the hive as the engine committed it: a copy of the pure-Go
-// engine's bytes (it goes on editing its own), or libhivex's file.
-func (h *Hive) committed() ([]byte, error) {
-	if m, ok := h.eng.(interface{ bytes() []byte }); ok {
-		return bytes.Clone(m.bytes()), nil
-	}
-	return os.ReadFile(h.path)
 }

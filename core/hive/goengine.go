@@ -1,6 +1,7 @@
 package hive
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -546,7 +547,7 @@ func (g *goEngine) close() error {
 
 // commit seals the header: both sequence numbers one past the larger,
 // the hive bins size, a fresh timestamp and checksum. The hive is then
-// bytes().
+// contents().
 func (g *goEngine) commit() error {
 	if !g.write {
 		return fmt.Errorf("go hive engine: commit: %w", ErrReadOnly)
@@ -558,7 +559,7 @@ func (g *goEngine) commit() error {
 	return nil
 }
 
-// bytes is the whole hive file as last committed (or as opened).
-func (g *goEngine) bytes() []byte { return g.buf }
+// contents is a copy of the hive: the engine goes on editing its own.
+func (g *goEngine) contents() ([]byte, error) { return bytes.Clone(g.buf), nil }
 
 func (g *goEngine) limits() engineLimits { return engineLimits{} }

@@ -37,7 +37,6 @@ type Hive struct {
 	mu       sync.Mutex
 	name     string
 	dir      string
-	path     string
 	eng      engine
 	minor    uint32
 	readOnly bool
@@ -117,12 +116,12 @@ func (h *Hive) startEngine(data []byte) error {
 	if h.dir, err = os.MkdirTemp("", "pvinject-hive-"); err != nil {
 		return fmt.Errorf("hive %s: temporary copy: %w", h.name, err)
 	}
-	h.path = filepath.Join(h.dir, "hive")
-	if err := os.WriteFile(h.path, data, 0o600); err != nil {
+	path := filepath.Join(h.dir, "hive")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
 		os.RemoveAll(h.dir)
 		return fmt.Errorf("hive %s: temporary copy: %w", h.name, err)
 	}
-	if h.eng, err = openHivex(h.path, write); err != nil {
+	if h.eng, err = openHivex(path, write); err != nil {
 		os.RemoveAll(h.dir)
 		return fmt.Errorf("hive %s: %w", h.name, err)
 	}
