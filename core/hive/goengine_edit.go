@@ -566,10 +566,16 @@ func (g *goEngine) storeData(data []byte) (size, off uint32, err error) {
 	nseg := (n + bigDataSegment - 1) / bigDataSegment
 	list := make([]byte, 0, 4*nseg)
 	for i := 0; i < n; i += bigDataSegment {
-		s, err := g.newCell(data[i:min(n, i+bigDataSegment)])
+		// Every segment cell gets 4 bytes beyond its data, as a full one
+		// has (16344+4 rounds up to 16352): libhivex and libregf read a
+		// segment as its cell less 8 bytes, so a last segment without
+		// them would lose its tail there.
+		piece := data[i:min(n, i+bigDataSegment)]
+		s, err := g.alloc(len(piece) + 4)
 		if err != nil {
 			return 0, 0, err
 		}
+		copy(g.bins()[s+4:], piece)
 		list = le.AppendUint32(list, s)
 	}
 	l, err := g.newCell(list)
