@@ -179,3 +179,18 @@ func TestGoEngineReusesFreeCells(t *testing.T) {
 		t.Error("hivexget does not read the rewritten value")
 	}
 }
+
+// FuzzGoEngineHostile: hive bytes that pass Open's structural checks but
+// are otherwise arbitrary must not make the pure-Go engine panic or commit
+// a hive that fails verification, whatever it is asked to edit: new keys
+// and values (big ones included), replacing and deleting values, deleting
+// an existing key with its subtree.
+func FuzzGoEngineHostile(f *testing.F) {
+	useEngine(f, EngineGo)
+	for _, s := range fixtureSeeds(f, "minimal.hive", "system.hive", "values.hive") {
+		f.Add(s, uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, pick uint8) {
+		hostileBody(t, data, pick)
+	})
+}
