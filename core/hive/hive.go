@@ -31,7 +31,7 @@ func LogNames(hiveFile string) []string {
 }
 
 // Hive is an open registry hive: a private copy of the bytes given to
-// Open, read and edited through libhivex. A Hive is safe for use by one
+// Open, read and edited through a hive engine (libhivex or pure Go). A Hive is safe for use by one
 // goroutine at a time; its methods lock, so concurrent use is serialized.
 type Hive struct {
 	mu       sync.Mutex
@@ -393,7 +393,7 @@ func (h *Hive) Subkeys(path string) ([]string, error) {
 	return out, nil
 }
 
-// Close releases libhivex and removes the temporary copy. Uncommitted
+// Close releases the engine (and libhivex's temporary copy). Uncommitted
 // edits are discarded. Close is idempotent.
 func (h *Hive) Close() error {
 	h.mu.Lock()
