@@ -31,8 +31,9 @@ func LogNames(hiveFile string) []string {
 }
 
 // Hive is an open registry hive: a private copy of the bytes given to
-// Open, read and edited through a hive engine (libhivex or pure Go). A Hive is safe for use by one
-// goroutine at a time; its methods lock, so concurrent use is serialized.
+// Open, read and edited through a hive engine (libhivex or pure Go). A
+// Hive is safe for use by one goroutine at a time; its methods lock, so
+// concurrent use is serialized.
 type Hive struct {
 	mu       sync.Mutex
 	name     string
