@@ -12,8 +12,8 @@ import (
 	"github.com/pvinject/pvinject/internal/testenv"
 )
 
-// TestVersion: --version (and its spellings) prints "pvinject VERSION" on
-// stdout and nothing on stderr.
+// TestVersion: --version (and its spellings) prints "pvinject VERSION" and
+// the hive engine in use on stdout, and nothing on stderr.
 func TestVersion(t *testing.T) {
 	for _, arg := range []string{"--version", "-version", "version"} {
 		r := cli(t, arg)
@@ -191,7 +191,7 @@ func TestGUINoDisplay(t *testing.T) {
 
 // TestNoLocaleNoise: the built binary, under the C.UTF-8 locale of CI
 // containers and ssh sessions, prints nothing from Fyne's locale parsing:
-// --version is one clean line, and errors stay one line.
+// --version is its two clean lines, and errors stay one line.
 func TestNoLocaleNoise(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary; skipped with -short")

@@ -55,7 +55,7 @@ func TestEngineDiffVersions(t *testing.T) {
 // hivexget and libregf's regfexport.
 func TestGoEngineBigData(t *testing.T) {
 	base := fixture(t, "values.hive")
-	sizes := []int{bigDataSegment + 1, 2 * bigDataSegment, 2*bigDataSegment + 7, 100000, 1 << 20}
+	sizes := []int{bigDataSegment + 1, 2 * bigDataSegment, 2*bigDataSegment + 7, 100000, 300000}
 	for minor := uint32(3); minor <= 6; minor++ {
 		t.Run(fmt.Sprintf("1.%d", minor), func(t *testing.T) {
 			useEngine(t, EngineGo)
