@@ -194,3 +194,42 @@ func FuzzGoEngineHostile(f *testing.F) {
 		hostileBody(t, data, pick)
 	})
 }
+
+// TestEngineSelection: PVINJECT_HIVE_ENGINE picks the engine Open uses and
+// EngineName reports; unset, libhivex runs where the build has it; a
+// value that names no engine is refused by Open in words.
+func TestEngineSelection(t *testing.T) {
+	data := fixture(t, "minimal.hive")
+	for _, c := range []struct {
+		env, name string
+		goEngine  bool
+	}{
+		{"go", EngineGo, true},
+		{"GO", EngineGo, true},
+		{"", defaultEngine(), !haveLibhivex},
+		{"hivex", EngineHivex, false},
+	} {
+		if c.name == EngineHivex && !haveLibhivex {
+			continue
+		}
+		t.Setenv(EngineEnv, c.env)
+		if got := EngineName(); got != c.name {
+			t.Errorf("%s=%q: EngineName %q, want %q", EngineEnv, c.env, got, c.name)
+		}
+		h, err := Open("sel", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, isGo := h.eng.(*goEngine); isGo != c.goEngine {
+			t.Errorf("%s=%q: engine %T", EngineEnv, c.env, h.eng)
+		}
+		h.Close()
+	}
+	if haveLibhivex != cgoLinux {
+		t.Errorf("libhivex built in: %v, on Linux with cgo: %v", haveLibhivex, cgoLinux)
+	}
+	t.Setenv(EngineEnv, "regedit")
+	if _, err := Open("sel", data); err == nil || !strings.Contains(err.Error(), EngineEnv) {
+		t.Errorf("unknown engine: %v", err)
+	}
+}
