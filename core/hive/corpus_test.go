@@ -330,18 +330,7 @@ func BenchmarkSystemHiveEdit(b *testing.B) {
 						b.Fatal(err)
 					}
 					for _, e := range edits.edits {
-						var err error
-						switch e.op {
-						case 's':
-							err = h.SetValue(e.key, e.name, e.v)
-						case 'd':
-							err = h.DeleteValue(e.key, e.name)
-						case 'k':
-							err = h.DeleteKey(e.key)
-						case 'c':
-							err = h.CreateKey(e.key)
-						}
-						if err != nil && !errors.Is(err, ErrNotFound) {
+						if err := e.apply(h); err != nil && !errors.Is(err, ErrNotFound) {
 							b.Fatal(err)
 						}
 					}

@@ -365,7 +365,17 @@ func (g *goEngine) name(n node) (string, error) {
 	return decodeName(nkName(c)), nil
 }
 
-// valueOffsets lists a key's vk cells.
+// keyValues returns key n's record and its vk cells.
+func (g *goEngine) keyValues(n node) ([]byte, []uint32, error) {
+	c, err := g.nkCell(uint32(n))
+	if err != nil {
+		return nil, nil, err
+	}
+	vs, err := g.valueOffsets(c)
+	return c, vs, err
+}
+
+// valueOffsets lists the vk cells of the key whose record is c.
 func (g *goEngine) valueOffsets(c []byte) ([]uint32, error) {
 	nv := le.Uint32(c[nkNValues:])
 	if nv == 0 {
@@ -387,11 +397,7 @@ func (g *goEngine) valueOffsets(c []byte) ([]uint32, error) {
 }
 
 func (g *goEngine) value(n node, name string) (vhandle, bool, error) {
-	c, err := g.nkCell(uint32(n))
-	if err != nil {
-		return 0, false, err
-	}
-	vs, err := g.valueOffsets(c)
+	_, vs, err := g.keyValues(n)
 	if err != nil {
 		return 0, false, err
 	}
@@ -496,11 +502,7 @@ func (g *goEngine) dbSegments(off uint32, c []byte) ([]uint32, error) {
 }
 
 func (g *goEngine) valueSizes(n node) ([]valueSize, error) {
-	c, err := g.nkCell(uint32(n))
-	if err != nil {
-		return nil, err
-	}
-	vs, err := g.valueOffsets(c)
+	_, vs, err := g.keyValues(n)
 	if err != nil {
 		return nil, err
 	}
@@ -516,11 +518,7 @@ func (g *goEngine) valueSizes(n node) ([]valueSize, error) {
 }
 
 func (g *goEngine) values(n node) ([]NamedValue, error) {
-	c, err := g.nkCell(uint32(n))
-	if err != nil {
-		return nil, err
-	}
-	vs, err := g.valueOffsets(c)
+	_, vs, err := g.keyValues(n)
 	if err != nil {
 		return nil, err
 	}

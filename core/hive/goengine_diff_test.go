@@ -28,8 +28,22 @@ func (e edit) String() string {
 	return fmt.Sprintf("%c %s [%s] %s", e.op, e.key, e.name, e.v.Display())
 }
 
+func (e edit) apply(h *Hive) error {
+	switch e.op {
+	case 's':
+		return h.SetValue(e.key, e.name, e.v)
+	case 'd':
+		return h.DeleteValue(e.key, e.name)
+	case 'k':
+		return h.DeleteKey(e.key)
+	case 'c':
+		return h.CreateKey(e.key)
+	}
+	return fmt.Errorf("unknown edit %c", e.op)
+}
+
 // applyEdits runs edits through engine on data and commits. It returns the
-// new bytes (nil if an edit left the hive unwritable) and, per edit,
+// new bytes and, per edit,
 // whether it failed, so both engines can be held to the same answers.
 func applyEdits(t testing.TB, engine string, data []byte, edits []edit) ([]byte, []bool) {
 	t.Helper()
@@ -37,17 +51,7 @@ func applyEdits(t testing.TB, engine string, data []byte, edits []edit) ([]byte,
 	h := mustOpen(t, "diff-"+engine, data)
 	failed := make([]bool, len(edits))
 	for i, e := range edits {
-		var err error
-		switch e.op {
-		case 's':
-			err = h.SetValue(e.key, e.name, e.v)
-		case 'd':
-			err = h.DeleteValue(e.key, e.name)
-		case 'k':
-			err = h.DeleteKey(e.key)
-		case 'c':
-			err = h.CreateKey(e.key)
-		}
+		err := e.apply(h)
 		failed[i] = err != nil
 		if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrType) {
 			t.Fatalf("%s engine: %s: %v", engine, e, err)

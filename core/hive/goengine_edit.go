@@ -615,11 +615,7 @@ func (g *goEngine) setValue(n node, v NamedValue) error {
 	if err := g.writable(); err != nil {
 		return err
 	}
-	c, err := g.nkCell(uint32(n))
-	if err != nil {
-		return err
-	}
-	offs, err := g.valueOffsets(c)
+	c, offs, err := g.keyValues(n)
 	if err != nil {
 		return err
 	}
@@ -702,11 +698,7 @@ func (g *goEngine) setValues(n node, vals []NamedValue) error {
 	if err := g.writable(); err != nil {
 		return err
 	}
-	c, err := g.nkCell(uint32(n))
-	if err != nil {
-		return err
-	}
-	offs, err := g.valueOffsets(c)
+	c, offs, err := g.keyValues(n)
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,16 @@ var e2eCases = []injectCase{
 	{"real-win10-19041", "raw", 9000, "", ""}, // the real SYSTEM hive Windows wrote
 }
 
+// request is the in-place injection of c's drivers into img.
+func (c injectCase) request(dir, img string) Request {
+	drv := c.drivers
+	if drv == "" {
+		drv = "virtio-tree"
+	}
+	return Request{Image: img, Drivers: filepath.Join(dir, "drivers", drv),
+		InPlace: true, MTU: c.mtu, WriteCache: c.cache, AllowUnsupported: drv == "oracle"}
+}
+
 // TestInjectEndToEnd injects virtio-win into every synthetic guest and
 // checks the result with independent tools: ntfs-3g reads every planned
 // file byte-identical, hivexregedit exports every planned value, ntfsfix -n
@@ -59,12 +69,7 @@ func TestInjectEndToEnd(t *testing.T) {
 			beforeVol := volumeOf(t, img)
 			before := tree(t, beforeVol)
 
-			drv := c.drivers
-			if drv == "" {
-				drv = "virtio-tree"
-			}
-			p, err := BuildPlan(context.Background(), Request{Image: img, Drivers: filepath.Join(dir, "drivers", drv),
-				InPlace: true, MTU: c.mtu, WriteCache: c.cache, AllowUnsupported: drv == "oracle"})
+			p, err := BuildPlan(context.Background(), c.request(dir, img))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -42,12 +42,7 @@ func TestHiveEnginesAgreeOnPlans(t *testing.T) {
 			// plan some deletions libhivex cannot make).
 			t.Setenv(hive.EngineEnv, hive.EngineHivex)
 			img := testenv.CopyInto(t, filepath.Join(dir, "disks", c.guest+"."+c.ext), t.TempDir())
-			drv := c.drivers
-			if drv == "" {
-				drv = "virtio-tree"
-			}
-			p, err := BuildPlan(context.Background(), Request{Image: img, Drivers: filepath.Join(dir, "drivers", drv),
-				InPlace: true, MTU: c.mtu, WriteCache: c.cache, AllowUnsupported: drv == "oracle"})
+			p, err := BuildPlan(context.Background(), c.request(dir, img))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -118,17 +113,7 @@ func applyOps(t *testing.T, hv string, raw []byte, logs []hive.LogFile, ops []Re
 	}
 	defer h.Close()
 	for _, op := range ops {
-		switch op.Op {
-		case OpSet:
-			err = h.SetValue(op.Key, op.Name, op.New.Value())
-		case OpDeleteValue:
-			err = h.DeleteValue(op.Key, op.Name)
-		case OpDeleteKey:
-			err = h.DeleteKey(op.Key)
-		case OpCreateKey:
-			err = h.CreateKey(op.Key)
-		}
-		if err != nil {
+		if err := applyOp(h, op); err != nil {
 			t.Fatalf("%s engine: %s: %v", hive.EngineName(), op, err)
 		}
 	}
