@@ -544,15 +544,19 @@ func (g *goEngine) close() error {
 }
 
 // commit seals the header: both sequence numbers one past the larger,
-// the hive bins size, a fresh timestamp and checksum. The hive is then
-// contents().
+// the hive bins size, a fresh timestamp (also in the first bin) and
+// checksum. The hive is then contents().
 func (g *goEngine) commit() error {
 	if !g.write {
 		return fmt.Errorf("go hive engine: commit: %w", ErrReadOnly)
 	}
 	h := g.buf[:baseBlockSize]
 	seq := max(le.Uint32(h[offSeq1:]), le.Uint32(h[offSeq2:])) + 1
-	le.PutUint64(h[offTimestamp:], filetime(g.now()))
+	ft := filetime(g.now())
+	le.PutUint64(h[offTimestamp:], ft)
+	// The first bin's timestamp backs up the header's (msuhanov/regf,
+	// "Hive bin").
+	le.PutUint64(g.bins()[20:], ft)
 	sealHeader(h, seq, g.binsSize)
 	return nil
 }
