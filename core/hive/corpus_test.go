@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pvinject/pvinject/core/internal/testenv"
@@ -19,6 +20,25 @@ import (
 // corpusHive returns a corpus hive's bytes, decompressed (.xz via the xz
 // tool, .gz via compress/gzip) in memory; nothing is written to the repo.
 func corpusHive(t testing.TB, rel string) []byte {
+	t.Helper()
+	corpusCache.Lock()
+	defer corpusCache.Unlock()
+	if b, ok := corpusCache.m[rel]; ok {
+		return bytes.Clone(b)
+	}
+	b := readCorpusHive(t, rel)
+	corpusCache.m[rel] = b
+	return bytes.Clone(b)
+}
+
+// corpusCache keeps each decompressed corpus hive for the test process:
+// several tests read the 11 MiB ones.
+var corpusCache = struct {
+	sync.Mutex
+	m map[string][]byte
+}{m: map[string][]byte{}}
+
+func readCorpusHive(t testing.TB, rel string) []byte {
 	t.Helper()
 	p := testenv.CorpusFile(t, rel)
 	switch {

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// TestGoEngineMutatedHives runs FuzzGoEngineHostile's body over 1000
+// TestGoEngineMutatedHives runs FuzzGoEngineHostile's body over 500
 // seeded random mutations of the fixture hives, each under a time limit:
 // on this shared machine the fuzzing engine itself manages only a few
 // executions a second, so this is what covers hostile hives in every run.
@@ -16,7 +16,7 @@ func TestGoEngineMutatedHives(t *testing.T) {
 	useEngine(t, EngineGo)
 	seeds := [][]byte{fixture(t, "minimal.hive"), fixture(t, "system.hive"), fixture(t, "values.hive")}
 	r := rand.New(rand.NewPCG(1, 2))
-	for i := range 1000 {
+	for i := range 500 {
 		d := append([]byte(nil), seeds[r.IntN(3)]...)
 		for k := r.IntN(8) + 1; k > 0; k-- {
 			d[r.IntN(len(d))] = byte(r.Uint32())
