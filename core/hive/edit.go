@@ -89,7 +89,8 @@ func (h *Hive) createKey(path string) (node, error) {
 // single cell, but hives of version 1.4+ must keep data over 16344 bytes
 // in big-data segments, and Windows would misread such a cell. libhivex
 // also refuses cells near 1 MB outright, which would leave the edit half
-// done.
+// done. The pure-Go engine writes big-data records, so with it the only
+// bound is the size the reader reads back.
 func (h *Hive) tooLarge(size int) bool {
 	if !h.eng.limits().noBigData {
 		return size > maxValueDataLen // what the reader reads back
@@ -193,8 +194,8 @@ func sendable(v NamedValue) error {
 	return nil
 }
 
-// sendable is the package-level sendable for engines that need it: the
-// pure-Go engine writes zero-length data and any name checkName allows.
+// sendable applies sendable where the engine is libhivex: the pure-Go
+// engine writes zero-length data and any name checkName allows.
 func (h *Hive) sendable(v NamedValue) error {
 	if !h.eng.limits().noEmptyData {
 		return nil
