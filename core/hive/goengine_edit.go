@@ -615,7 +615,7 @@ func (g *goEngine) setValue(n node, v NamedValue) error {
 	if err := g.writable(); err != nil {
 		return err
 	}
-	c, offs, err := g.keyValues(n)
+	_, offs, err := g.keyValues(n)
 	if err != nil {
 		return err
 	}
@@ -651,7 +651,8 @@ func (g *goEngine) setValue(n node, v NamedValue) error {
 	if err != nil {
 		return err
 	}
-	if c, err = g.nkCell(uint32(n)); err != nil {
+	c, err := g.nkCell(uint32(n))
+	if err != nil {
 		return err
 	}
 	list := le.Uint32(c[nkValList:])
