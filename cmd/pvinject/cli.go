@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/pvinject/pvinject/core/hive"
 	"github.com/pvinject/pvinject/core/inject"
 	"github.com/pvinject/pvinject/core/journal"
 	"github.com/pvinject/pvinject/core/safety"
@@ -17,6 +18,12 @@ import (
 
 // Version is set at build time with -ldflags "-X main.Version=...".
 var Version = "0.1.0"
+
+// versionText is what --version prints: the version, and which registry
+// hive engine this build and environment use (libhivex or pure Go).
+func versionText() string {
+	return fmt.Sprintf("pvinject %s\nhive engine: %s\n", Version, hive.EngineDescription())
+}
 
 // Exit statuses, the contract every subcommand follows.
 const (
@@ -95,7 +102,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		printTop(stdout)
 		return exitOK
 	case "--version", "-version", "version":
-		fmt.Fprintf(stdout, "pvinject %s\n", Version)
+		fmt.Fprint(stdout, versionText())
 		return exitOK
 	}
 	c := lookup(args[0])

@@ -8,20 +8,30 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pvinject/pvinject/core/hive"
 	"github.com/pvinject/pvinject/internal/testenv"
 )
 
-// TestVersion: --version (and its spellings) prints "pvinject VERSION" on
-// stdout and nothing on stderr.
+// TestVersion: --version (and its spellings) prints "pvinject VERSION" and
+// the hive engine in use on stdout, and nothing on stderr.
 func TestVersion(t *testing.T) {
 	for _, arg := range []string{"--version", "-version", "version"} {
 		r := cli(t, arg)
-		if r.code != exitOK || r.stdout != "pvinject "+Version+"\n" || r.stderr != "" {
+		if r.code != exitOK || r.stdout != versionText() || !strings.HasPrefix(r.stdout, "pvinject "+Version+"\nhive engine: ") || r.stderr != "" {
 			t.Errorf("pvinject %s: %v", arg, r)
 		}
 	}
 	if Version == "" {
 		t.Error("Version is empty")
+	}
+	// The second line names the hive engine the environment selects.
+	t.Setenv(hive.EngineEnv, hive.EngineGo)
+	if r := cli(t, "--version"); !strings.HasSuffix(r.stdout, "\nhive engine: pure Go (go)\n") {
+		t.Errorf("with %s=go: %q", hive.EngineEnv, r.stdout)
+	}
+	t.Setenv(hive.EngineEnv, hive.EngineHivex)
+	if r := cli(t, "--version"); !strings.HasSuffix(r.stdout, "\nhive engine: libhivex (hivex)\n") && hive.EngineName() == hive.EngineHivex {
+		t.Errorf("with %s=hivex: %q", hive.EngineEnv, r.stdout)
 	}
 }
 
@@ -181,7 +191,7 @@ func TestGUINoDisplay(t *testing.T) {
 
 // TestNoLocaleNoise: the built binary, under the C.UTF-8 locale of CI
 // containers and ssh sessions, prints nothing from Fyne's locale parsing:
-// --version is one clean line, and errors stay one line.
+// --version is its two clean lines, and errors stay one line.
 func TestNoLocaleNoise(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary; skipped with -short")
@@ -202,7 +212,7 @@ func TestNoLocaleNoise(t *testing.T) {
 			code         int
 			stdout, line string
 		}{
-			{[]string{"--version"}, exitOK, "pvinject " + Version + "\n", ""},
+			{[]string{"--version"}, exitOK, versionText(), ""},
 			{[]string{"inspect", missing}, exitError, "", "missing.vhdx"},
 			{[]string{"frobnicate"}, exitUsage, "", "frobnicate"},
 			{nil, exitError, "", "no graphical display"},

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pvinject/pvinject/core/internal/testenv"
@@ -19,6 +20,25 @@ import (
 // corpusHive returns a corpus hive's bytes, decompressed (.xz via the xz
 // tool, .gz via compress/gzip) in memory; nothing is written to the repo.
 func corpusHive(t testing.TB, rel string) []byte {
+	t.Helper()
+	corpusCache.Lock()
+	defer corpusCache.Unlock()
+	if b, ok := corpusCache.m[rel]; ok {
+		return bytes.Clone(b)
+	}
+	b := readCorpusHive(t, rel)
+	corpusCache.m[rel] = b
+	return bytes.Clone(b)
+}
+
+// corpusCache keeps each decompressed corpus hive for the test process:
+// several tests read the 11 MiB ones.
+var corpusCache = struct {
+	sync.Mutex
+	m map[string][]byte
+}{m: map[string][]byte{}}
+
+func readCorpusHive(t testing.TB, rel string) []byte {
 	t.Helper()
 	p := testenv.CorpusFile(t, rel)
 	switch {
@@ -303,25 +323,44 @@ func TestRealDirtyHivesYarp(t *testing.T) {
 }
 
 // BenchmarkSystemHiveEdit: open the real 11 MiB Windows 10 SYSTEM hive,
-// set 50 values, commit (including the pure-Go verification).
+// edit it, commit (including the pure-Go verification), through each
+// engine in the same run. Edits: "set50" sets 50 values in five new keys;
+// "injection" makes the edits of an injection (injectionEdits without its
+// 520 extra keys: a service key with its values, CriticalDeviceDatabase
+// entries, a value replaced, values and a key deleted).
 func BenchmarkSystemHiveEdit(b *testing.B) {
 	data := corpusHive(b, "hives/dissect_SYSTEM_win10_19041_x64.gz")
-	b.SetBytes(int64(len(data)))
-	b.ResetTimer()
-	for b.Loop() {
-		h, err := Open("SYSTEM", data)
-		if err != nil {
-			b.Fatal(err)
+	var set50 []edit
+	for i := range 50 {
+		set50 = append(set50, edit{op: 's', key: fmt.Sprintf(`ControlSet001\Services\pvbench%d`, i%5), name: fmt.Sprintf("V%d", i), v: DWord(uint32(i))})
+	}
+	inj, _ := injectionEdits("ControlSet001")
+	inj = slices.DeleteFunc(inj, func(e edit) bool { return strings.Contains(e.key, `\Many`) })
+	for _, edits := range []struct {
+		name  string
+		edits []edit
+	}{{"set50", set50}, {"injection", inj}} {
+		for _, engine := range []string{EngineHivex, EngineGo} {
+			b.Run(edits.name+"/"+engine, func(b *testing.B) {
+				useEngine(b, engine)
+				b.SetBytes(int64(len(data)))
+				for b.Loop() {
+					h, err := Open("SYSTEM", data)
+					if err != nil {
+						b.Fatal(err)
+					}
+					for _, e := range edits.edits {
+						if err := e.apply(h); err != nil && !errors.Is(err, ErrNotFound) {
+							b.Fatal(err)
+						}
+					}
+					if _, err := h.Commit(); err != nil {
+						b.Fatal(err)
+					}
+					h.Close()
+				}
+			})
 		}
-		for i := range 50 {
-			if err := h.SetValue(fmt.Sprintf(`ControlSet001\Services\pvbench%d`, i%5), fmt.Sprintf("V%d", i), DWord(uint32(i))); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if _, err := h.Commit(); err != nil {
-			b.Fatal(err)
-		}
-		h.Close()
 	}
 }
 
@@ -348,6 +387,23 @@ func TestBigDataValue(t *testing.T) {
 	if err != nil || !ok || !mine.Equal(v) {
 		t.Fatalf("pure-Go reader: %d bytes, ok=%v, err=%v; libhivex %d bytes", len(mine.Data), ok, err, len(v.Data))
 	}
+	if !h.eng.limits().noBigData {
+		// The pure-Go engine rewrites the key, big value included.
+		if err := h.SetValue(key, "Other", DWord(1)); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.DeleteValue(key, "ProductType"); err != nil {
+			t.Fatal(err)
+		}
+		out, err := h.Commit()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := mustGet(t, mustOpen(t, "SYSTEM-after", out), key, "ProductPolicy"); !got.Equal(v) {
+			t.Errorf("ProductPolicy after rewriting its key: %d bytes, want %d", len(got.Data), len(v.Data))
+		}
+		return
+	}
 	if err := h.SetValue(key, "Other", DWord(1)); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("SetValue beside a big value: %v, want ErrTooLarge", err)
 	}
@@ -365,6 +421,7 @@ func TestBigDataValue(t *testing.T) {
 // copies), one set 106, one read 32; 5.7 KiB in all. An uncached name per
 // subkey would add ~9 KiB.
 func TestNoCLeaks(t *testing.T) {
+	useEngine(t, EngineHivex)
 	h := mustOpen(t, "values", fixture(t, "values.hive"))
 	if !inLeakChild(t) {
 		return

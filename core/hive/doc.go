@@ -1,10 +1,15 @@
 // Package hive reads and edits Windows registry hive files (REGF, hive
 // format versions 1.2 to 1.6: Windows NT 4.0 to Windows 11 / Server 2025).
 //
-// Hive bytes come from the NTFS layer and go back to it: Open copies them
-// to a private temporary file (libhivex only opens paths), edits go through
-// libhivex (through the github.com/gabriel-samfira/go-hivex binding, see
-// hivex_engine.go), and Commit returns the new bytes. Keys are addressed by
+// Hive bytes come from the NTFS layer and go back to it: Open takes a
+// private copy, edits go through one of two engines, and Commit returns the
+// new bytes. The engines: libhivex, through the
+// github.com/gabriel-samfira/go-hivex binding (hivex_engine.go; it only
+// opens paths, so it gets a temporary file), the default where the build
+// has it (Linux with cgo); and a pure-Go engine (goengine*.go, working on
+// the bytes in memory), the only one elsewhere (Windows, macOS) and
+// selectable with PVINJECT_HIVE_ENGINE=go. EngineName says which runs. The
+// format facts the pure-Go engine relies on are in docs/hive-format.md. Keys are addressed by
 // backslash paths relative to the hive root, looked up case-insensitively
 // as Windows does:
 //
@@ -49,9 +54,11 @@
 //     A failed edit or commit is sticky: the Hive refuses further writes.
 //
 // Not supported: Windows 9x registries (CREG; ErrWin9x), NT 3.1 hives
-// (version 1.1), writing values over 16344 bytes, or rewriting a key that
-// holds such a value (libhivex cannot write big-data records; ErrTooLarge).
-// go-hivex cannot pass zero-length data (it panics), so setting a value
+// (version 1.1). With libhivex only: writing values over 16344 bytes, or
+// rewriting a key that holds such a value (libhivex cannot write big-data
+// records; ErrTooLarge); the pure-Go engine writes them (up to 64 MiB)
+// and has none of the go-hivex limits below. go-hivex cannot pass
+// zero-length data (it panics), so setting a value
 // with empty data, and deleting a value from a key that also holds a
 // zero-length value, are refused with errors matching
 // errors.ErrUnsupported that name the key and value; nothing is changed
@@ -93,6 +100,8 @@
 // that hold them, the key tree is walked once with a visited set and a
 // depth bound, so cycles fail with ErrCycle instead of looping.
 //
-// Building needs cgo and libhivex (apt-get install libhivex-dev); without
-// cgo, Open returns ErrNoLibhivex with install hints.
+// Building with libhivex needs cgo and libhivex (apt-get install
+// libhivex-dev); without cgo, or on another OS than Linux, the pure-Go
+// engine is built alone, and asking for libhivex there
+// (PVINJECT_HIVE_ENGINE=hivex) gives ErrNoLibhivex with install hints.
 package hive

@@ -3,7 +3,6 @@ package hive
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -90,12 +89,20 @@ func (h *Hive) createKey(path string) (node, error) {
 // single cell, but hives of version 1.4+ must keep data over 16344 bytes
 // in big-data segments, and Windows would misread such a cell. libhivex
 // also refuses cells near 1 MB outright, which would leave the edit half
-// done.
+// done. The pure-Go engine writes big-data records, so with it the only
+// bound is the size the reader reads back.
 func (h *Hive) tooLarge(size int) bool {
+	if !h.eng.limits().noBigData {
+		return size > maxValueDataLen // what the reader reads back
+	}
 	return size > libhivexMaxCell || (h.minor > 3 && size > bigDataSegment)
 }
 
 func (h *Hive) tooLargeErr(path, name string, size int) error {
+	if !h.eng.limits().noBigData {
+		return fmt.Errorf("hive %s: key %q: value %q holds %d bytes, more than the %d this program writes: %w",
+			h.name, path, name, size, maxValueDataLen, ErrTooLarge)
+	}
 	return fmt.Errorf("hive %s: key %q: value %q holds %d bytes; rewriting this key through libhivex would store it in a form Windows misreads: %w",
 		h.name, path, name, size, ErrTooLarge)
 }
@@ -127,7 +134,7 @@ func (h *Hive) SetValue(path, name string, v Value) error {
 	if err := h.checkRewritable(path, []NamedValue{nv}); err != nil {
 		return err
 	}
-	if err := sendable(nv); err != nil {
+	if err := h.sendable(nv); err != nil {
 		return fmt.Errorf("hive %s: key %q: %w", h.name, path, err)
 	}
 	n, err := h.createKey(path)
@@ -187,6 +194,15 @@ func sendable(v NamedValue) error {
 	return nil
 }
 
+// sendable applies sendable where the engine is libhivex: the pure-Go
+// engine writes zero-length data and any name checkName allows.
+func (h *Hive) sendable(v NamedValue) error {
+	if !h.eng.limits().noEmptyData {
+		return nil
+	}
+	return sendable(v)
+}
+
 // DeleteValue removes one value, keeping the others. A missing value
 // gives an error matching ErrNotFound.
 func (h *Hive) DeleteValue(path, name string) error {
@@ -242,7 +258,7 @@ func (h *Hive) keptValues(path, name string) (node, []NamedValue, error) {
 	// Deleting means handing libhivex every value that stays, and go-hivex
 	// cannot pass one with zero-length data (or a name with a NUL).
 	for _, v := range kept {
-		if err := sendable(v); err != nil {
+		if err := h.sendable(v); err != nil {
 			return n, nil, fmt.Errorf("hive %s: cannot delete %q from key %q, the key's other values would be rewritten and %w", h.name, name, path, err)
 		}
 	}
@@ -287,7 +303,7 @@ func (h *Hive) Commit() ([]byte, error) {
 	if err := h.eng.commit(); err != nil {
 		return nil, h.fail(fmt.Errorf("hive %s: %w", h.name, err))
 	}
-	data, err := os.ReadFile(h.path)
+	data, err := h.eng.contents()
 	if err != nil {
 		return nil, h.fail(fmt.Errorf("hive %s: read back commit: %w", h.name, err))
 	}

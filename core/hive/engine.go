@@ -47,5 +47,10 @@ type engine interface {
 	// setValues replaces ALL values of n with vals (libhivex semantics).
 	setValues(n node, vals []NamedValue) error
 	commit() error
+	// contents is the whole hive file as last committed, in memory the
+	// caller owns.
+	contents() ([]byte, error)
 	close() error
+	// limits says what the engine cannot write.
+	limits() engineLimits
 }

@@ -1,6 +1,7 @@
 package hive
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -30,13 +31,13 @@ func LogNames(hiveFile string) []string {
 }
 
 // Hive is an open registry hive: a private copy of the bytes given to
-// Open, read and edited through libhivex. A Hive is safe for use by one
-// goroutine at a time; its methods lock, so concurrent use is serialized.
+// Open, read and edited through a hive engine (libhivex or pure Go). A
+// Hive is safe for use by one goroutine at a time; its methods lock, so
+// concurrent use is serialized.
 type Hive struct {
 	mu       sync.Mutex
 	name     string
 	dir      string
-	path     string
 	eng      engine
 	minor    uint32
 	readOnly bool
@@ -82,25 +83,50 @@ func open(name string, data []byte, logs []LogFile, readOnly bool) (*Hive, error
 		return nil, err
 	}
 	h.minor = bb.Minor
-	if h.dir, err = os.MkdirTemp("", "pvinject-hive-"); err != nil {
-		return nil, fmt.Errorf("hive %s: temporary copy: %w", name, err)
-	}
-	h.path = filepath.Join(h.dir, "hive")
-	if err := os.WriteFile(h.path, data, 0o600); err != nil {
-		os.RemoveAll(h.dir)
-		return nil, fmt.Errorf("hive %s: temporary copy: %w", name, err)
-	}
-	if h.eng, err = openEngine(h.path, !h.readOnly && h.refusal == nil); err != nil {
-		os.RemoveAll(h.dir)
-		return nil, fmt.Errorf("hive %s: %w", name, err)
+	if err := h.startEngine(data); err != nil {
+		return nil, err
 	}
 	// A Hive dropped without Close would otherwise leave libhivex memory
 	// and a copy of the guest's registry in the temporary directory.
 	runtime.AddCleanup(h, func(r resources) {
 		r.eng.close()
-		os.RemoveAll(r.dir)
+		if r.dir != "" {
+			os.RemoveAll(r.dir)
+		}
 	}, resources{h.eng, h.dir})
 	return h, nil
+}
+
+// startEngine opens the chosen engine (see EngineEnv) on a private copy of
+// data: the pure-Go engine keeps it in memory, libhivex only opens paths,
+// so it gets a temporary file.
+func (h *Hive) startEngine(data []byte) error {
+	write := !h.readOnly && h.refusal == nil
+	choice, err := engineChoice()
+	if err != nil {
+		return fmt.Errorf("hive %s: %w", h.name, err)
+	}
+	if choice == EngineGo {
+		g, err := newGoEngine(h.name, bytes.Clone(data), write)
+		if err != nil {
+			return err
+		}
+		h.eng = g
+		return nil
+	}
+	if h.dir, err = os.MkdirTemp("", "pvinject-hive-"); err != nil {
+		return fmt.Errorf("hive %s: temporary copy: %w", h.name, err)
+	}
+	path := filepath.Join(h.dir, "hive")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		os.RemoveAll(h.dir)
+		return fmt.Errorf("hive %s: temporary copy: %w", h.name, err)
+	}
+	if h.eng, err = openHivex(path, write); err != nil {
+		os.RemoveAll(h.dir)
+		return fmt.Errorf("hive %s: %w", h.name, err)
+	}
+	return nil
 }
 
 type resources struct {
@@ -368,7 +394,7 @@ func (h *Hive) Subkeys(path string) ([]string, error) {
 	return out, nil
 }
 
-// Close releases libhivex and removes the temporary copy. Uncommitted
+// Close releases the engine (and libhivex's temporary copy). Uncommitted
 // edits are discarded. Close is idempotent.
 func (h *Hive) Close() error {
 	h.mu.Lock()

@@ -1,10 +1,11 @@
-//go:build cgo
+//go:build cgo && linux
 
 package hive
 
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 
 	hivex "github.com/gabriel-samfira/go-hivex"
@@ -51,6 +52,7 @@ import (
 //     collector, so the slices are kept alive across it.
 type goHive struct {
 	hx     hivexAPI
+	path   string                      // the file libhivex edits and commits to
 	names  map[node]string             // nk names never change; cleared on delete
 	vnames map[node]map[vhandle]string // by key: an edit rewrites that key's vk records
 }
@@ -77,7 +79,10 @@ type hivexAPI interface {
 	Close() error
 }
 
-func openEngine(path string, write bool) (engine, error) {
+// haveLibhivex: this build links libhivex through go-hivex.
+const haveLibhivex = true
+
+func openHivex(path string, write bool) (engine, error) {
 	flags := hivex.READ
 	if write {
 		flags |= hivex.WRITE
@@ -86,7 +91,7 @@ func openEngine(path string, write bool) (engine, error) {
 	if err != nil || hx == nil {
 		return nil, fmt.Errorf("libhivex open %s: %w", path, errnoErr(err))
 	}
-	return &goHive{hx: hx, names: map[node]string{}, vnames: map[node]map[vhandle]string{}}, nil
+	return &goHive{hx: hx, path: path, names: map[node]string{}, vnames: map[node]map[vhandle]string{}}, nil
 }
 
 func errnoErr(err error) error {
@@ -372,3 +377,7 @@ func (g *goHive) close() error {
 	}
 	return nil
 }
+
+func (g *goHive) limits() engineLimits { return engineLimits{noBigData: true, noEmptyData: true} }
+
+func (g *goHive) contents() ([]byte, error) { return os.ReadFile(g.path) }

@@ -1,5 +1,9 @@
-//go:build !cgo
+//go:build !cgo || !linux
 
 package hive
 
-func openEngine(path string, write bool) (engine, error) { return nil, ErrNoLibhivex }
+// haveLibhivex: without cgo on Linux this build has no libhivex, and the
+// pure-Go engine does all the work.
+const haveLibhivex = false
+
+func openHivex(path string, write bool) (engine, error) { return nil, ErrNoLibhivex }

@@ -1,4 +1,4 @@
-//go:build cgo
+//go:build cgo && linux
 
 package hive
 
@@ -22,7 +22,7 @@ import (
 // around. Where they can, they first show the trap is real in the binding
 // itself, then that no caller input reaches it.
 
-func goEngine(t *testing.T, h *Hive) *goHive {
+func hivexEngine(t *testing.T, h *Hive) *goHive {
 	t.Helper()
 	g, ok := h.eng.(*goHive)
 	if !ok {
@@ -33,8 +33,9 @@ func goEngine(t *testing.T, h *Hive) *goHive {
 
 // Trap: NodeSetValue(s) take &Value[0], so empty data panics.
 func TestTrapZeroLengthData(t *testing.T) {
+	useEngine(t, EngineHivex)
 	h := mustOpen(t, "values", fixture(t, "values.hive"))
-	g := goEngine(t, h)
+	g := hivexEngine(t, h)
 	root, err := g.root()
 	if err != nil {
 		t.Fatal(err)
@@ -133,8 +134,9 @@ func TestTrapZeroLengthData(t *testing.T) {
 // Trap: NodeSetValues replaces all of a key's values; one set must keep
 // the others.
 func TestTrapSingleSetKeepsOthers(t *testing.T) {
+	useEngine(t, EngineHivex)
 	h := mustOpen(t, "values", fixture(t, "values.hive"))
-	g := goEngine(t, h)
+	g := hivexEngine(t, h)
 	n, err := h.mustLookup(`Types`)
 	if err != nil {
 		t.Fatal(err)
@@ -164,6 +166,7 @@ func TestTrapSingleSetKeepsOthers(t *testing.T) {
 // assumes a terminator. The engine must not call them (nor the typed
 // readers), and unterminated strings must come back byte for byte.
 func TestTrapNoStringReaders(t *testing.T) {
+	useEngine(t, EngineHivex)
 	// libhivex is reached through go-hivex only: no file here uses cgo.
 	files, err := filepath.Glob("*.go")
 	if err != nil {
@@ -220,6 +223,7 @@ func TestTrapNoStringReaders(t *testing.T) {
 // Trap: C.CString stops at a NUL, so "DWord\x00x" would reach libhivex
 // as "DWord"; and libhivex crashes on names that are not UTF-8.
 func TestTrapNULInNames(t *testing.T) {
+	useEngine(t, EngineHivex)
 	h := mustOpen(t, "values", fixture(t, "values.hive"))
 	if _, err := h.Get(`Types`, "DWord\x00x"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Get with a NUL in the value name: %v, want ErrNotFound", err)
@@ -244,7 +248,7 @@ func TestTrapNULInNames(t *testing.T) {
 	if _, err := h.Get(`Types`, "\xff"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Get with an invalid UTF-8 name: %v", err)
 	}
-	g := goEngine(t, h)
+	g := hivexEngine(t, h)
 	root, err := g.root()
 	if err != nil {
 		t.Fatal(err)
@@ -311,8 +315,9 @@ func (s *staleErrno) Commit() (int, error) {
 // engine checks results by value and, after a reported error on an edit,
 // looks the edit up instead of trusting err alone.
 func TestTrapStaleErrno(t *testing.T) {
+	useEngine(t, EngineHivex)
 	h := mustOpen(t, "values", fixture(t, "values.hive"))
-	g := goEngine(t, h)
+	g := hivexEngine(t, h)
 	root, err := g.root()
 	if err != nil {
 		t.Fatal(err)
@@ -411,6 +416,7 @@ const sessionLeakBound = 4 << 10
 // on the real 11 MiB Windows 10 SYSTEM hive must stay within the bound
 // doc.go documents, and sessions must not leak more as they repeat.
 func TestCLeakBound(t *testing.T) {
+	useEngine(t, EngineHivex)
 	data := corpusHive(t, "hives/dissect_SYSTEM_win10_19041_x64.gz")
 	if !inLeakChild(t) {
 		return
@@ -433,6 +439,7 @@ func TestCLeakBound(t *testing.T) {
 // SetValue, Get and DeleteValue on a hive with zero-length values: no
 // input may reach a go-hivex panic, and every accepted edit must commit.
 func FuzzEdit(f *testing.F) {
+	useEngine(f, EngineHivex)
 	var base []byte
 	if seeds := fixtureSeeds(f, "minimal.hive"); len(seeds) > 0 {
 		base = seeds[0]

@@ -312,19 +312,7 @@ func applyHive(vol *ntfs.Volume, p *Plan, hv string) error {
 				}
 			}
 		}
-		switch op.Op {
-		case OpSet:
-			err = h.SetValue(op.Key, op.Name, op.New.Value())
-		case OpDeleteValue:
-			err = h.DeleteValue(op.Key, op.Name)
-		case OpDeleteKey:
-			err = h.DeleteKey(op.Key)
-		case OpCreateKey:
-			err = h.CreateKey(op.Key)
-		default:
-			err = fmt.Errorf("unknown operation %q", op.Op)
-		}
-		if err != nil {
+		if err := applyOp(h, op); err != nil {
 			return fmt.Errorf("inject: %s: %w", op, err)
 		}
 	}
@@ -336,4 +324,19 @@ func applyHive(vol *ntfs.Volume, p *Plan, hv string) error {
 		return fmt.Errorf("inject: write %s: %w", file, err)
 	}
 	return nil
+}
+
+// applyOp makes one registry change.
+func applyOp(h *hive.Hive, op RegOp) error {
+	switch op.Op {
+	case OpSet:
+		return h.SetValue(op.Key, op.Name, op.New.Value())
+	case OpDeleteValue:
+		return h.DeleteValue(op.Key, op.Name)
+	case OpDeleteKey:
+		return h.DeleteKey(op.Key)
+	case OpCreateKey:
+		return h.CreateKey(op.Key)
+	}
+	return fmt.Errorf("unknown operation %q", op.Op)
 }

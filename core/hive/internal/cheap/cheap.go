@@ -1,4 +1,4 @@
-//go:build cgo
+//go:build cgo && linux
 
 // Package cheap reports how much C heap the process holds, so the hive
 // tests can bound what the go-hivex binding leaks. It calls no libhivex.
