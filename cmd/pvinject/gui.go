@@ -1,3 +1,5 @@
+//go:build cgo && !nogui
+
 package main
 
 import (
