@@ -30,7 +30,7 @@ build() {
   mkdir -p "$out"
   local t0=$SECONDS
   CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc \
-    go build -trimpath -o "$out/pvinject.exe" ./cmd/pvinject
+    go build -o "$out/pvinject.exe" ./cmd/pvinject
   echo "windows.sh: built $out/pvinject.exe in $((SECONDS - t0)) s" >&2
 }
 
@@ -48,7 +48,8 @@ prefix() {
     WINEPREFIX=$dir wineserver -w
     echo "windows.sh: Wine prefix $dir created in $((SECONDS - t0)) s" >&2
   fi
-  x86_64-w64-mingw32-gcc -shared -O2 -s -o "$dll" scripts/wine/processprng.c -ladvapi32
+  [ "$dll" -nt scripts/wine/processprng.c ] ||
+    x86_64-w64-mingw32-gcc -shared -O2 -s -o "$dll" scripts/wine/processprng.c -ladvapi32
   echo "$dir"
 }
 

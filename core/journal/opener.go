@@ -452,15 +452,3 @@ func Commit(imagePath string) error {
 	}
 	return syncDir(filepath.Dir(imagePath))
 }
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return err
-	}
-	return nil
-}
