@@ -61,10 +61,49 @@ package() {
   [ -x "$fyne" ] || GOBIN=$(go env GOPATH)/bin go install fyne.io/fyne/v2/cmd/fyne@v2.7.1
   mkdir -p "$out"
   out=$(realpath "$out")
-  (cd cmd/pvinject &&
-    CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc "$fyne" package -os windows --release=false &&
-    mv -f pvinject.exe "$out/pvinject.exe")
+  # fyne package reads FyneApp.toml beside the main package and counts its
+  # build number up there; the repository keeps its own. A FyneApp.toml at
+  # the repository root is lent to cmd/pvinject for the run, its icon
+  # passed by absolute path.
+  local src=cmd/pvinject keep=$out/FyneApp.toml.keep lent=
+  local -a icon=()
+  if [ -f $src/FyneApp.toml ]; then
+    cp $src/FyneApp.toml "$keep"
+  else
+    [ -f FyneApp.toml ] || die "no FyneApp.toml"
+    cp FyneApp.toml $src/FyneApp.toml
+    lent=1
+    icon=(--icon "$PWD/$(sed -n 's/^ *Icon *= *"\(.*\)"/\1/p' FyneApp.toml)")
+  fi
+  local rc=0
+  (cd $src && GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc "$fyne" package -os windows "${icon[@]}" &&
+    mv -f pvinject.exe "$out/pvinject.exe") || rc=$?
+  if [ -n "$lent" ]; then rm -f $src/FyneApp.toml; else mv -f "$keep" $src/FyneApp.toml; fi
+  [ $rc -eq 0 ] || die "fyne package failed"
+  console_subsystem "$out/pvinject.exe"
   echo "windows.sh: packaged $out/pvinject.exe" >&2
+}
+
+# console_subsystem EXE: fyne package links a GUI-subsystem program, which
+# cmd.exe and PowerShell neither wait for nor give a console, so the
+# command-line half would print nothing and lose its exit status. The PE
+# header's Subsystem field (offset 68 of the optional header, 2 = GUI,
+# 3 = console) is set back to console; the wizard closes the console
+# window Windows opens for it when it was started from Explorer.
+console_subsystem() {
+  python3 - "$1" <<'PY'
+import struct, sys
+with open(sys.argv[1], 'r+b') as f:
+    b = f.read(4096)
+    pe = struct.unpack_from('<I', b, 0x3c)[0]
+    if b[pe:pe+4] != b'PE\0\0':
+        sys.exit('not a PE file: ' + sys.argv[1])
+    off = pe + 24 + 68
+    if struct.unpack_from('<H', b, off)[0] not in (2, 3):
+        sys.exit('unexpected subsystem in ' + sys.argv[1])
+    f.seek(off)
+    f.write(struct.pack('<H', 3))
+PY
 }
 
 case ${1:-} in
