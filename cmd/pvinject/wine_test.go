@@ -180,6 +180,10 @@ func TestWineInjectFormats(t *testing.T) {
 			if r.code != exitOK {
 				t.Fatalf("inject --in-place under Wine: %v", r)
 			}
+			// The undo command pastes into cmd.exe: no POSIX single quotes.
+			if !strings.Contains(r.stdout, "To undo: pvinject rollback "+winPath(t, img)+"\n") {
+				t.Errorf("the report's undo command is not the plain Windows path %s:\n%s", winPath(t, img), r.stdout)
+			}
 			if ext != "raw" {
 				qemuCheckClean(t, img)
 			}

@@ -4,7 +4,7 @@ package journal
 
 // syncDir does nothing on Windows: a folder opened for reading cannot be
 // flushed there (FlushFileBuffers needs write access and fails with "Access
-// denied"), and NTFS logs every change to a folder's entries in its own
-// metadata journal before the creating call returns, so the journal file's
-// name is as durable as the file system (docs/windows-macos.md).
+// denied"), and Windows documents no other way to flush a folder's entries.
+// The journal file's name rests on the journal file's own flush, which on
+// NTFS forces the metadata log holding its creation (docs/windows-macos.md).
 func syncDir(string) error { return nil }
