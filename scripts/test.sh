@@ -48,7 +48,8 @@ darwin_cli() {
 }
 gate "macOS CLI build (darwin arm64 and amd64)" darwin_cli
 # pvinject.exe cross-compiled with mingw-w64 and run under Wine on raw,
-# qcow2 and VHDX images (cmd/pvinject/wine_test.go, build tag wine).
+# qcow2 and VHDX images, and its wizard under Xvfb (cmd/pvinject/wine_test.go,
+# build tag wine).
 gate "Windows build under Wine" sh -c 'go vet -tags wine ./cmd/pvinject && staticcheck -tags wine ./cmd/pvinject &&
   go test -tags wine -count=1 -timeout 20m -run "^TestWine" ./cmd/pvinject'
 gate "fuzz targets (${FUZZTIME:=8s} each)" env FUZZTIME="$FUZZTIME" scripts/fuzz.sh
