@@ -381,8 +381,8 @@ func TestWineShareModes(t *testing.T) {
 
 // TestWineWizard: the Windows build's wizard opens under Wine on a private
 // Xvfb display (OpenGL through Mesa), with a window titled pvinject whose
-// screenshot is not one flat colour; the screenshot is kept in
-// artifacts/gui/wine-step1.png.
+// screenshot is not one flat colour (kept in artifacts/gui/wine-step1.png),
+// and its Open image button shows the native Windows file dialog.
 func TestWineWizard(t *testing.T) {
 	testenv.RequireTool(t, "Xvfb", "xdotool", "import", "identify")
 	w := setupWine(t, true)
@@ -451,5 +451,21 @@ func TestWineWizard(t *testing.T) {
 	}
 	if v, err := strconv.ParseFloat(strings.TrimSpace(string(sd)), 64); err != nil || v < 0.02 {
 		t.Errorf("the wizard's screenshot %s is one flat colour (standard deviation %s)", shot, sd)
+	}
+
+	// "Open image..." (the first control: Tab, then Space) must bring up
+	// Windows' own file dialog through sqweek/dialog: a top-level window of
+	// its own with the picker's title, where Fyne's dialog would be drawn
+	// inside the wizard's window.
+	xdo("windowfocus", "--sync", wid)
+	xdo("key", "Tab")
+	time.Sleep(300 * time.Millisecond)
+	xdo("key", "space")
+	var dlg string
+	for deadline := time.Now().Add(30 * time.Second); dlg == "" && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		dlg = xdo("search", "--onlyvisible", "--name", "^Open a Windows disk image")
+	}
+	if dlg == "" {
+		t.Error("Open image did not bring up the Windows file dialog within 30 s")
 	}
 }
