@@ -60,12 +60,6 @@ func openHost(path string, writable bool) (Backing, error) {
 	return &deviceFile{f: f, sectorIO: sectorIO{dev: f, sector: 4096}, size: size}, nil
 }
 
-// IsWindowsDevice reports whether path names a Windows device (a raw
-// disk, \\.\PhysicalDriveN, or a volume, \\.\C:) rather than a file.
-func IsWindowsDevice(path string) bool {
-	return len(path) > 4 && (path[:4] == `\\.\` || path[:4] == `//./`)
-}
-
 // extendedPath gives a long absolute file path the \\?\ prefix that lifts
 // the 260-character limit, as os.OpenFile does for its callers.
 func extendedPath(path string) string {
