@@ -363,9 +363,11 @@ func ntfscat(t *testing.T, vol, winPath string) []byte {
 // TestWineShareModes runs core/disk's Windows-only tests (sharing modes
 // against another program's handles, whole-sector raw-disk access) in a
 // Windows test binary under Wine, whose wineserver enforces sharing modes
-// as Windows does.
+// as Windows does; then, with that binary playing a running VM that has
+// the image open for writing, pvinject.exe refuses inject --in-place and
+// leaves the image and its folder as they were.
 func TestWineShareModes(t *testing.T) {
-	w := setupWine(t, false)
+	w := setupWine(t, true)
 	bin := filepath.Join(t.TempDir(), "disk.test.exe")
 	build := exec.Command("go", "test", "-c", "-o", bin, "./core/disk")
 	build.Dir = testenv.RepoRoot()
@@ -376,6 +378,43 @@ func TestWineShareModes(t *testing.T) {
 	r := w.run(t, bin, "-test.run", "^(TestShareModes|TestSectorIO)$", "-test.v")
 	if r.code != 0 || !strings.Contains(r.stdout, "--- PASS: TestShareModes") || !strings.Contains(r.stdout, "--- PASS: TestSectorIO") {
 		t.Fatalf("core/disk's Windows tests under Wine: %v", r)
+	}
+
+	fx := injectFixture(t)
+	dir := t.TempDir()
+	img := testenv.CopyFile(t, filepath.Join(fx, "disks", "10-x64-virtio.raw"), filepath.Join(dir, "win10.raw"))
+	orig := testenv.FileSHA256(t, img)
+	holdLog := filepath.Join(dir, "hold.log")
+	holder := exec.Command("wine", bin, "-test.run", "^TestHoldOpen$", "-test.v")
+	holder.Env = append(w.env(), "PVINJECT_HOLD_OPEN="+winPath(t, img))
+	holder.Stdout = createFile(t, holdLog)
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- holder.Wait() }()
+	t.Cleanup(func() {
+		os.WriteFile(img+".release", nil, 0o644)
+		<-done
+	})
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if b, _ := os.ReadFile(holdLog); bytes.Contains(b, []byte("holding")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(holdLog)
+			t.Fatalf("the other program did not open the image within 60 s:\n%s", b)
+		}
+	}
+	r = w.run(t, w.exe, "inject", "--drivers", winPath(t, virtioTree(fx)), "--in-place", winPath(t, img))
+	if r.code == exitOK || !strings.Contains(r.stderr, "open in another program") {
+		t.Errorf("inject --in-place on an image another program writes: want a refusal naming the other program, got %v", r)
+	}
+	if testenv.FileSHA256(t, img) != orig {
+		t.Error("the refused inject changed the image")
+	}
+	if journal.Exists(img) {
+		t.Error("the refused inject left a journal beside the image")
 	}
 }
 

@@ -44,7 +44,7 @@ func openHost(path string, writable bool) (Backing, error) {
 	h, err := windows.CreateFile(name, access, share, nil, windows.OPEN_EXISTING, windows.FILE_ATTRIBUTE_NORMAL, 0)
 	if err != nil {
 		if errors.Is(err, windows.ERROR_SHARING_VIOLATION) || errors.Is(err, windows.ERROR_LOCK_VIOLATION) {
-			return nil, fmt.Errorf("%s: %w", path, ErrInUse)
+			return nil, ErrInUse // the callers name the file
 		}
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}

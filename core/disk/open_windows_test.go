@@ -5,9 +5,11 @@ package disk
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/windows"
 )
@@ -122,4 +124,25 @@ func TestShareModes(t *testing.T) {
 			t.Error("the image's bytes after the write are not the original with our change")
 		}
 	})
+}
+
+// TestHoldOpen is not a test of its own: with PVINJECT_HOLD_OPEN=PATH it
+// plays another program (a running VM) that has the image at PATH open for
+// writing, for cmd/pvinject's Wine test, until PATH+".release" appears or a
+// minute passes.
+func TestHoldOpen(t *testing.T) {
+	p := os.Getenv("PVINJECT_HOLD_OPEN")
+	if p == "" {
+		return
+	}
+	f := holdOpen(t, p, rdwr, shRW)
+	defer f.Close()
+	fmt.Println("holding", p)
+	os.Stdout.Sync()
+	for i := 0; i < 600; i++ {
+		if _, err := os.Stat(p + ".release"); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
