@@ -9,7 +9,9 @@
 #   scripts/windows.sh package [OUTDIR]  OUTDIR/pvinject.exe packaged by
 #                                        `fyne package -os windows` (icon,
 #                                        version resource)
-#   scripts/windows.sh [OUTDIR]          build, then prefix OUTDIR/wine
+#   scripts/windows.sh [OUTDIR]          build, then the test prefix in
+#                                        testdata/gen/wine (never beside the
+#                                        program, so it is never shipped)
 #
 # Why the stand-in DLL: Go 1.22+ Windows binaries call ProcessPrng from
 # bcryptprimitives.dll at start-up; Windows 10+ ship it, Debian 12's Wine 8.0
@@ -110,6 +112,6 @@ case ${1:-} in
   build) build "${2:-}" ;;
   prefix) prefix "${2:?usage: windows.sh prefix DIR}" >/dev/null ;;
   package) package "${2:-}" ;;
-  -h|--help) sed -n '2,20p' "$0" ;;
-  *) out=${1:-bin/windows}; build "$out"; prefix "$out/wine" >/dev/null ;;
+  -h|--help) sed -n '2,/^# Needs/p' "$0" ;;
+  *) build "${1:-}"; prefix testdata/gen/wine >/dev/null ;;
 esac
