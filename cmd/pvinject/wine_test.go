@@ -122,6 +122,20 @@ func (w wineEnv) run(t *testing.T, exe string, args ...string) result {
 	return result{code: code, stdout: string(out), stderr: string(errb)}
 }
 
+// folder lists the names in dir, sorted.
+func folder(t *testing.T, dir string) string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return strings.Join(names, " ")
+}
+
 func createFile(t *testing.T, p string) *os.File {
 	t.Helper()
 	f, err := os.Create(p)
@@ -199,6 +213,10 @@ func TestWineInjectFormats(t *testing.T) {
 			if !strings.Contains(r.stdout, "To undo: pvinject rollback "+winPath(t, img)+"\n") {
 				t.Errorf("the report's undo command is not the plain Windows path %s:\n%s", winPath(t, img), r.stdout)
 			}
+			base := filepath.Base(img)
+			if got, want := folder(t, filepath.Dir(img)), strings.Join([]string{base, base + journal.Suffix, base + inject.ReportHTMLSuffix, base + inject.ReportSuffix}, " "); got != want {
+				t.Errorf("the image's folder after inject holds %q, want %q", got, want)
+			}
 			if ext != "raw" {
 				qemuCheckClean(t, img)
 			}
@@ -213,8 +231,8 @@ func TestWineInjectFormats(t *testing.T) {
 			if testenv.FileSHA256(t, img) != orig {
 				t.Error("rollback under Wine did not restore the original bytes")
 			}
-			if journal.Exists(img) {
-				t.Error("the journal is still there after the rollback")
+			if got := folder(t, filepath.Dir(img)); got != base {
+				t.Errorf("the image's folder after rollback holds %q, want only %s", got, base)
 			}
 		})
 	}
@@ -384,7 +402,7 @@ func TestWineShareModes(t *testing.T) {
 	dir := t.TempDir()
 	img := testenv.CopyFile(t, filepath.Join(fx, "disks", "10-x64-virtio.raw"), filepath.Join(dir, "win10.raw"))
 	orig := testenv.FileSHA256(t, img)
-	holdLog := filepath.Join(dir, "hold.log")
+	holdLog := filepath.Join(t.TempDir(), "hold.log")
 	holder := exec.Command("wine", bin, "-test.run", "^TestHoldOpen$", "-test.v")
 	holder.Env = append(w.env(), "PVINJECT_HOLD_OPEN="+winPath(t, img))
 	holder.Stdout = createFile(t, holdLog)
@@ -407,14 +425,14 @@ func TestWineShareModes(t *testing.T) {
 		}
 	}
 	r = w.run(t, w.exe, "inject", "--drivers", winPath(t, virtioTree(fx)), "--in-place", winPath(t, img))
-	if r.code == exitOK || !strings.Contains(r.stderr, "open in another program") {
-		t.Errorf("inject --in-place on an image another program writes: want a refusal naming the other program, got %v", r)
+	if r.code != exitRefused || !strings.Contains(r.stderr, "another program has the image open") {
+		t.Errorf("inject --in-place on an image another program writes: want a refusal (status 3) naming the other program, got %v", r)
 	}
 	if testenv.FileSHA256(t, img) != orig {
 		t.Error("the refused inject changed the image")
 	}
-	if journal.Exists(img) {
-		t.Error("the refused inject left a journal beside the image")
+	if got := folder(t, dir); got != "win10.raw" {
+		t.Errorf("the refused inject left %q in the image's folder, want only win10.raw", got)
 	}
 }
 

@@ -121,7 +121,7 @@ func createJournal(jp string) (*os.File, error) {
 		}
 		return nil, err
 	}
-	return f, nil
+	return releaseTemp(f, tmp, jp)
 }
 
 func createInPlace(jp string, head []byte) (*os.File, error) {
