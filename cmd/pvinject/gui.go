@@ -1,3 +1,5 @@
+//go:build cgo && !nogui
+
 package main
 
 import (
@@ -36,6 +38,7 @@ func runGUI(ctx context.Context, env *cliEnv, args []string) error {
 	case len(args) > 1:
 		return usagef("the wizard takes at most one IMAGE")
 	}
+	leaveOwnConsole()
 	return ui.RunConfig(eng, cfg)
 }
 

@@ -86,17 +86,10 @@ type Opener interface {
 // OSOpener opens files on the host filesystem.
 type OSOpener struct{}
 
-// Open opens path read-only or read-write.
+// Open opens path read-only or read-write. How the host is asked (sharing
+// modes and raw disks on Windows) is in open_windows.go and open_other.go.
 func (OSOpener) Open(path string, writable bool) (Backing, error) {
-	flag := os.O_RDONLY
-	if writable {
-		flag = os.O_RDWR
-	}
-	f, err := os.OpenFile(path, flag, 0)
-	if err != nil {
-		return nil, err
-	}
-	return &osFile{f}, nil
+	return openHost(path, writable)
 }
 
 // Create creates path, failing if it exists so nothing is overwritten by mistake.

@@ -21,6 +21,9 @@ var errStop = errors.New("image: parent reference recorded")
 // reference resolves to path. Every file that a container format (not raw)
 // recognises is opened read-only; files that cannot be opened are ignored.
 func Children(path string) ([]string, error) {
+	if disk.IsWindowsDevice(path) {
+		return nil, nil // a raw disk is in no folder
+	}
 	target, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("image: %w", err)

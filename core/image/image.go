@@ -77,7 +77,7 @@ func Open(path string, opts disk.Options) (*Image, error) {
 // files of its descendants (for loop detection).
 func (im *Image) openLayer(path string, opts disk.Options, depth int, seen []os.FileInfo) (disk.Image, string, error) {
 	st, err := os.Stat(path)
-	if err != nil {
+	if err != nil && !disk.IsWindowsDevice(path) { // a raw disk has no file identity, and no parent
 		return nil, "", Named(path, err)
 	}
 	for _, s := range seen {

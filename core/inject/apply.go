@@ -221,6 +221,10 @@ func openVolume(img disk.Image, p *Plan, writable bool) (*ntfs.Volume, *partitio
 
 func write(ctx context.Context, p *Plan, data [][]byte, j *journal.Opener, progress Progress) (err error) {
 	opened, err := image.Open(p.Target, disk.Options{Writable: true, Opener: j})
+	if errors.Is(err, disk.ErrInUse) { // Windows: another program writes or read-locks it
+		return &safety.Refusal{Subject: p.Target, Reason: "another program has the image open (a running virtual machine, a backup, or a mounted disk)",
+			Remedy: "shut the VM down or close that program, then try again"}
+	}
 	if err != nil {
 		return fmt.Errorf("inject: open %s for writing: %w", p.Target, err)
 	}

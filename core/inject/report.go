@@ -53,6 +53,9 @@ func newReport(p *Plan) *Report {
 }
 
 func shellQuote(s string) string {
+	if os.PathSeparator == '\\' {
+		return windowsQuote(s)
+	}
 	if strings.ContainsAny(s, " '\"$`\\") {
 		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 	}

@@ -121,7 +121,7 @@ func createJournal(jp string) (*os.File, error) {
 		}
 		return nil, err
 	}
-	return f, nil
+	return releaseTemp(f, tmp, jp)
 }
 
 func createInPlace(jp string, head []byte) (*os.File, error) {
@@ -451,16 +451,4 @@ func Commit(imagePath string) error {
 		return fmt.Errorf("journal: commit %s: %w", imagePath, err)
 	}
 	return syncDir(filepath.Dir(imagePath))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return err
-	}
-	return nil
 }

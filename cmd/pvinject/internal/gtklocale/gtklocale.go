@@ -1,4 +1,4 @@
-//go:build cgo
+//go:build cgo && linux
 
 // Package gtklocale falls back to the C.UTF-8 locale when the one the
 // environment names is not installed, as happens when an ssh session

@@ -1,4 +1,5 @@
-//go:build !cgo
+//go:build !cgo || !linux
 
-// Without cgo there is no GTK to warn, so there is nothing to do.
+// Without cgo, or off Linux (sqweek/dialog uses GTK only there), there is
+// no GTK to warn, so there is nothing to do.
 package gtklocale
