@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"time"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 	"fyne.io/fyne/v2/dialog"
@@ -62,10 +64,17 @@ func NewWindow(a fyne.App, eng wizard.Engine) *UI {
 			if !ok {
 				return
 			}
-			u.close()
 			go func() {
-				u.jobs.Wait() // Apply returns once the engine has restored the image
-				fyne.Do(win.Close)
+				// Apply returns once the engine has brought the image to a
+				// consistent point; say which before the window goes.
+				msg := u.wiz.Stop(2 * time.Minute)
+				u.close()
+				u.jobs.Wait()
+				fyne.Do(func() {
+					d := dialog.NewInformation("pvinject stopped", msg, win)
+					d.SetOnClosed(win.Close)
+					d.Show()
+				})
 			}()
 		}, win)
 	})

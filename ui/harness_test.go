@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/pvinject/pvinject/wizard"
+	"github.com/pvinject/pvinject/wizard/wizardtest"
 )
 
 // fixedDir keeps paths shown on screen the same from run to run, so golden
@@ -66,7 +67,7 @@ func (p *stubPicker) SaveFile(title, _ string, done func(string, error)) {
 
 type harness struct {
 	t      *testing.T
-	f      *wizard.FakeEngine
+	f      *wizardtest.FakeEngine
 	u      *UI
 	win    fyne.Window
 	q      *queue
@@ -79,7 +80,7 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	a := test.NewTempApp(t)
-	f := wizard.NewFakeEngine()
+	f := wizardtest.NewFakeEngine()
 	f.DemoDir = fixedDir
 	win := a.NewWindow(Title)
 	t.Cleanup(win.Close)

@@ -12,8 +12,8 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/pvinject/pvinject/core/safety"
 	"github.com/pvinject/pvinject/wizard"
+	"github.com/pvinject/pvinject/wizard/wizardtest"
 )
 
 func (h *harness) toStep(s wizard.Step) {
@@ -28,7 +28,7 @@ func (h *harness) toStep(s wizard.Step) {
 
 func TestHibernatedBlocksCompat(t *testing.T) {
 	h := newHarness(t)
-	h.f.Findings = append(h.f.Findings, wizard.Finding{Severity: safety.Blocker, Code: "ntfs.hibernated",
+	h.f.Findings = append(h.f.Findings, wizard.Finding{Severity: wizard.Blocker, Code: "ntfs.hibernated",
 		Message: "Windows is hibernated (Fast Startup)", Remedy: "boot it and shut down with shutdown /s /t 0"})
 	h.toStep(wizard.StepCompat)
 	want := "Blocked: Windows is hibernated (Fast Startup) — boot it and shut down with shutdown /s /t 0"
@@ -82,7 +82,7 @@ func TestImageErrorsAndDrop(t *testing.T) {
 
 func TestSeveralWindowsAndNoWindows(t *testing.T) {
 	h := newHarness(t)
-	g2 := wizard.FakeWin10()
+	g2 := wizardtest.FakeWin10()
 	g2.ProductName, g2.SystemRoot, g2.Partition = "Windows Server 2019 Standard", `D:\Windows`, 3
 	h.f.Guests = append(h.f.Guests, g2)
 	h.toStep(wizard.StepGuest)

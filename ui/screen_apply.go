@@ -36,6 +36,7 @@ type applyScreen struct {
 	result  *fyne.Container
 	over    *widget.Button
 	roll    *widget.Button
+	keep    *widget.Button
 	status  *widget.Label
 	shown   *wizard.Report
 	box     fyne.CanvasObject
@@ -58,6 +59,9 @@ func newApplyScreen(u *UI) *applyScreen {
 	s.status.Wrapping = fyne.TextWrapWord
 	s.roll = widget.NewButtonWithIcon("Roll back…", theme.ContentUndoIcon(), s.rollback)
 	s.roll.Importance = widget.DangerImportance
+	s.keep = widget.NewButtonWithIcon("Keep", theme.ConfirmIcon(), func() {
+		u.run("keep", func(ctx context.Context) error { return u.wiz.Keep(ctx) })
+	})
 	s.over = widget.NewButtonWithIcon("Start over", theme.HomeIcon(), func() {
 		if err := u.wiz.StartOver(); err == nil && u.wiz.State().ImagePath != "" {
 			u.openImage(u.wiz.State().ImagePath)
@@ -69,6 +73,7 @@ func newApplyScreen(u *UI) *applyScreen {
 		widget.NewButtonWithIcon("Copy report", theme.ContentCopyIcon(), s.copyReport),
 		widget.NewButtonWithIcon("Save answers…", theme.DocumentSaveIcon(), s.saveAnswers),
 		s.roll,
+		s.keep,
 	)
 	buttons.Add(s.over)
 	s.result = container.NewVBox(s.verify, s.status, buttons, card("Report", s.report))
@@ -127,13 +132,24 @@ func (s *applyScreen) update(st wizard.State) {
 	setEnabled(s.cancel, a.Phase == wizard.ApplyRunning && a.Report == nil)
 	showIf(s.cancel, a.Report == nil)
 
-	showIf(s.result, a.Report != nil)
+	showIf(s.result, a.Report != nil || a.Phase == wizard.ApplyRolledBack)
 	setEnabled(s.roll, a.Phase == wizard.ApplyDone)
+	setEnabled(s.keep, a.Phase == wizard.ApplyDone)
 	s.status.SetText(a.Action)
 	if a.Phase == wizard.ApplyDone && a.Report != nil {
 		// The boot check's verdict comes first, in words; "Done" only when
 		// Windows will boot.
-		s.status.SetText(a.Report.DoneText())
+		msg := a.Report.DoneText()
+		if a.Report.JournalPath != "" {
+			msg += " The rollback record " + a.Report.JournalPath + " stays beside the image so you can undo the change: press Keep once the VM boots to delete it, or Roll back to restore the image."
+		}
+		s.status.SetText(msg)
+	}
+	if a.Report == nil && s.shown != nil {
+		// Rolled back: nothing of the result is current any more.
+		s.shown = nil
+		s.verify.SetText("")
+		s.report.SetText("")
 	}
 	if a.Report != nil && a.Report != s.shown {
 		s.shown = a.Report
@@ -231,9 +247,14 @@ func (s *applyScreen) openReport() {
 		}
 		path = f.Name()
 	}
-	u, _ := url.Parse(storage.NewFileURI(path).String())
-	if err := fyne.CurrentApp().OpenURL(u); err != nil {
-		s.u.showError(fmt.Errorf("open report %s: %w", path, err))
+	s.u.openPath(path)
+}
+
+// openPath opens a file (a report) with the desktop's viewer.
+func (u *UI) openPath(path string) {
+	link, _ := url.Parse(storage.NewFileURI(path).String())
+	if err := fyne.CurrentApp().OpenURL(link); err != nil {
+		u.showError(fmt.Errorf("open report %s: %w", path, err))
 	}
 }
 
@@ -279,7 +300,7 @@ func (s *applyScreen) saveAnswers() {
 			return
 		}
 		if err == nil {
-			s.status.SetText("Answers saved to " + path + ". Use them with: pvinject batch --answers " + path + " IMAGE...")
+			s.status.SetText("Answers saved to " + path + ". pvinject's batch mode prepares more images with them (see the README).")
 		}
 	})
 }

@@ -11,7 +11,6 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/pvinject/pvinject/core/inspect"
 	"github.com/pvinject/pvinject/wizard"
 )
 
@@ -252,7 +251,7 @@ func packageRows(ps []wizard.PackagePick) [][]string {
 func fileRows(fs []wizard.FileChange) [][]string {
 	rows := make([][]string, 0, len(fs))
 	for _, f := range fs {
-		rows = append(rows, []string{f.Action, f.Path, inspect.HumanBytes(f.Size), f.Reason})
+		rows = append(rows, []string{f.Action, f.Path, wizard.HumanBytes(f.Size), f.Reason})
 	}
 	return rows
 }

@@ -1,11 +1,14 @@
 package ui
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/pvinject/pvinject/wizard"
@@ -18,6 +21,7 @@ type guestScreen struct {
 	choice  *widget.RadioGroup
 	titles  []string
 	details *fyne.Container
+	addLogs *widget.Button
 	shownG  []wizard.GuestSummary
 	shownI  int
 	box     fyne.CanvasObject
@@ -36,18 +40,37 @@ func newGuestScreen(u *UI) *guestScreen {
 		}
 	})
 	s.choice.Required = true
+	// A dirty hive whose logs were kept elsewhere: take them from there.
+	s.addLogs = widget.NewButtonWithIcon("Add registry logs…", theme.FolderOpenIcon(), s.chooseLogs)
+	s.addLogs.Hide()
 	s.box = container.NewVBox(
 		heading("Which Windows is inside?"),
 		dim("Read from the SYSTEM and SOFTWARE hives and System32 of the image, without starting it."),
 		s.choice,
 		s.details,
+		container.NewHBox(s.addLogs),
 	)
 	return s
 }
 
 func (s *guestScreen) object() fyne.CanvasObject { return s.box }
 
+// chooseLogs asks for one registry log (SYSTEM.LOG1, SYSTEM.LOG2, ...);
+// press again for the next.
+func (s *guestScreen) chooseLogs() {
+	s.u.picker.OpenFile("Choose a registry log (SYSTEM.LOG1, SYSTEM.LOG2…)", nil, func(path string, err error) {
+		if err != nil {
+			if !errors.Is(err, errCancelled) {
+				s.u.showError(err)
+			}
+			return
+		}
+		s.u.run("add registry logs", func(ctx context.Context) error { return s.u.wiz.AddHiveLogs(ctx, []string{path}) })
+	})
+}
+
 func (s *guestScreen) update(st wizard.State) {
+	showIf(s.addLogs, st.CanAddHiveLogs)
 	if len(st.Guests) > 1 {
 		s.titles = s.titles[:0]
 		for i, g := range st.Guests {

@@ -11,7 +11,6 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/pvinject/pvinject/core/inspect"
 	"github.com/pvinject/pvinject/wizard"
 )
 
@@ -95,7 +94,9 @@ func (s *imageScreen) update(st wizard.State) {
 		s.summary.Add(findingRow(wizard.Finding{Severity: "blocker", Message: st.ImageErr.Error(),
 			Remedy: "choose another file, or check that it is a disk image and readable"}))
 	}
-	if img := st.Image; img != nil {
+	if img := st.Image; img != nil && img.Journal != nil {
+		s.summary.Add(s.journalCard(img))
+	} else if img != nil {
 		s.summary.Add(card("Image", s.imageFacts(img)))
 		s.summary.Add(spacer())
 		s.parts.setRows(partRows(img.Partitions))
@@ -106,6 +107,28 @@ func (s *imageScreen) update(st wizard.State) {
 		}
 	}
 	s.summary.Refresh()
+}
+
+// journalCard says what an earlier run left on the image and offers the
+// ways out: Roll back, Keep (when that run finished) and its report.
+func (s *imageScreen) journalCard(img *wizard.ImageSummary) fyne.CanvasObject {
+	j := img.Journal
+	roll := widget.NewButtonWithIcon("Roll back", theme.ContentUndoIcon(), func() {
+		s.u.run("rollback", func(ctx context.Context) error { return s.u.wiz.RollbackImage(ctx) })
+	})
+	roll.Importance = widget.DangerImportance
+	buttons := container.NewHBox(roll)
+	if j.Finished {
+		keep := widget.NewButtonWithIcon("Keep", theme.ConfirmIcon(), func() {
+			s.u.run("keep", func(ctx context.Context) error { return s.u.wiz.KeepImage(ctx) })
+		})
+		buttons.Add(keep)
+	}
+	if j.ReportPath != "" {
+		buttons.Add(widget.NewButtonWithIcon("Open the report", theme.FileTextIcon(), func() { s.u.openPath(j.ReportPath) }))
+	}
+	rows := append(findingRows(img.Findings), buttons)
+	return card("This image was changed by pvinject", rows...)
 }
 
 func (s *imageScreen) imageFacts(img *wizard.ImageSummary) fyne.CanvasObject {
@@ -123,8 +146,8 @@ func (s *imageScreen) imageFacts(img *wizard.ImageSummary) fyne.CanvasObject {
 	}
 	return facts(
 		"Format", strings.ToUpper(img.Format),
-		"Virtual size", fmt.Sprintf("%s (%d bytes)", inspect.HumanBytes(img.VirtualSize), img.VirtualSize),
-		"Size on disk", inspect.HumanBytes(img.FileSize),
+		"Virtual size", fmt.Sprintf("%s (%d bytes)", wizard.HumanBytes(img.VirtualSize), img.VirtualSize),
+		"Size on disk", wizard.HumanBytes(img.FileSize),
 		"Backing chain", chain,
 	)
 }
@@ -133,7 +156,7 @@ func partRows(ps []wizard.PartitionSummary) [][]string {
 	rows := make([][]string, 0, len(ps))
 	for _, p := range ps {
 		rows = append(rows, []string{fmt.Sprint(p.Index), strings.ToUpper(p.Scheme), p.Type,
-			inspect.HumanBytes(p.Start), inspect.HumanBytes(p.Size), strings.ToUpper(p.Filesystem), p.Label})
+			wizard.HumanBytes(p.Start), wizard.HumanBytes(p.Size), strings.ToUpper(p.Filesystem), p.Label})
 	}
 	return rows
 }

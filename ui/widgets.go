@@ -11,7 +11,6 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/pvinject/pvinject/core/safety"
 	"github.com/pvinject/pvinject/wizard"
 )
 
@@ -104,9 +103,9 @@ func facts(pairs ...string) *fyne.Container {
 }
 
 // findingRows shows blockers first, each with its icon and remedy.
-func findingRows(fs []safety.Finding) []fyne.CanvasObject {
+func findingRows(fs []wizard.Finding) []fyne.CanvasObject {
 	var out []fyne.CanvasObject
-	for _, want := range []safety.Severity{safety.Blocker, safety.Warning} {
+	for _, want := range []wizard.Severity{wizard.Blocker, wizard.Warning} {
 		for _, f := range fs {
 			if f.Severity != want {
 				continue
@@ -117,11 +116,11 @@ func findingRows(fs []safety.Finding) []fyne.CanvasObject {
 	return out
 }
 
-func findingRow(f safety.Finding) fyne.CanvasObject {
+func findingRow(f wizard.Finding) fyne.CanvasObject {
 	icon := widget.NewIcon(theme.NewWarningThemedResource(theme.WarningIcon()))
 	imp := widget.WarningImportance
 	prefix := "Warning: "
-	if f.Severity == safety.Blocker {
+	if f.Severity == wizard.Blocker {
 		icon = widget.NewIcon(theme.NewErrorThemedResource(theme.ErrorIcon()))
 		imp = widget.DangerImportance
 		prefix = "Blocker: "
@@ -129,7 +128,14 @@ func findingRow(f safety.Finding) fyne.CanvasObject {
 	l := widget.NewLabel(prefix + wizard.FindingText(f))
 	l.Wrapping = fyne.TextWrapWord
 	l.Importance = imp
-	return container.NewBorder(nil, nil, container.NewCenter(icon), nil, l)
+	var body fyne.CanvasObject = l
+	if f.Details != "" {
+		// The raw error, for whoever must dig further; never the message.
+		d := widget.NewLabel(f.Details)
+		d.Wrapping = fyne.TextWrapWord
+		body = container.NewVBox(l, widget.NewAccordion(widget.NewAccordionItem("Details", d)))
+	}
+	return container.NewBorder(nil, nil, container.NewCenter(icon), nil, body)
 }
 
 // card is a titled, padded panel with a light background.

@@ -1,7 +1,8 @@
-package wizard
+package wizard_test
 
 import (
 	"errors"
+	. "github.com/pvinject/pvinject/wizard"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,7 +86,7 @@ func TestParseAnswersRejects(t *testing.T) {
 		"trailing data": `{"version":1,"drivers":"d","set":"inf","in_place":true} {}`,
 		"not json":      `drivers=d`,
 		"wrong type":    `{"version":1,"drivers":"d","set":"inf","in_place":"yes"}`,
-		"too big":       `{"version":1,"drivers":"` + strings.Repeat("x", maxAnswersSize) + `","set":"inf","in_place":true}`,
+		"too big":       `{"version":1,"drivers":"` + strings.Repeat("x", MaxAnswersSize) + `","set":"inf","in_place":true}`,
 	}
 	for name, in := range cases {
 		if _, err := ParseAnswers([]byte(in)); !errors.Is(err, ErrAnswers) {

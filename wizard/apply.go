@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // applyReason is "" when Apply may run, else why not. Caller holds mu.
@@ -17,6 +18,8 @@ func (w *Wizard) applyReason() string {
 		return "already applied"
 	case w.apply.Phase == ApplyRolledBack:
 		return "rolled back; start over to prepare the image again"
+	case w.apply.Phase == ApplyKept:
+		return "already applied and kept"
 	case w.plan == nil || !w.reviewed:
 		return "review the plan on the Drivers step first"
 	}
@@ -68,6 +71,9 @@ func (w *Wizard) Apply(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w.cancelApply = cancel
+	done := make(chan struct{})
+	w.applyDone = done
+	defer close(done)
 	w.apply = ApplyStatus{Phase: ApplyRunning, Action: "Starting…"}
 	w.unlockNotify()
 
@@ -114,14 +120,17 @@ func (w *Wizard) CancelApply() {
 	}
 }
 
-// Rollback undoes a finished Apply.
+// Rollback undoes a finished Apply. Afterwards nothing of its result is
+// shown as current: the report, its verification and where it was written
+// are cleared, only what happened stays in Action.
 func (w *Wizard) Rollback(ctx context.Context) error {
 	w.mu.Lock()
 	if w.apply.Phase != ApplyDone || w.apply.Report == nil {
 		w.mu.Unlock()
 		return notAllowed("nothing to roll back")
 	}
-	target := w.apply.Report.Image
+	done := w.apply
+	target := done.Report.Image
 	w.apply.Action = "Rolling back…"
 	w.apply.Phase = ApplyRunning
 	w.unlockNotify()
@@ -129,16 +138,114 @@ func (w *Wizard) Rollback(ctx context.Context) error {
 	err := w.eng.Rollback(ctx, target)
 
 	w.mu.Lock()
-	w.apply.Phase = ApplyDone
 	if err != nil {
 		err = fmt.Errorf("roll back %s: %w", target, err)
+		w.apply = done
 		w.apply.Action = "Roll back failed: " + err.Error()
 	} else {
-		w.apply.Phase = ApplyRolledBack
-		w.apply.Action = "Rolled back: " + target + " is as it was before"
+		w.apply = ApplyStatus{Phase: ApplyRolledBack, Action: "Rolled back: " + target + " is as it was before"}
 	}
 	w.unlockNotify()
 	return err
+}
+
+// Keep makes a finished Apply final: the engine deletes the rollback record
+// kept beside the image; the report stays.
+func (w *Wizard) Keep(ctx context.Context) error {
+	w.mu.Lock()
+	if w.apply.Phase != ApplyDone || w.apply.Report == nil {
+		w.mu.Unlock()
+		return notAllowed("nothing to keep")
+	}
+	target := w.apply.Report.Image
+	w.unlockNotify()
+
+	err := w.eng.Accept(ctx, target)
+
+	w.mu.Lock()
+	if err != nil {
+		err = fmt.Errorf("keep the change to %s: %w", target, err)
+		w.apply.Action = "Keeping the change failed: " + err.Error()
+	} else {
+		w.apply.Phase = ApplyKept
+		w.apply.Action = "Kept: the rollback record beside " + target + " was deleted"
+	}
+	w.unlockNotify()
+	return err
+}
+
+// Journal is the rollback record an earlier run left beside the open image
+// (step 1), nil when there is none.
+func (w *Wizard) Journal() *JournalInfo {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.image == nil {
+		return nil
+	}
+	return w.image.Journal
+}
+
+// RollbackImage restores the open image from the rollback record an earlier
+// run left beside it (step 1), then opens it again.
+func (w *Wizard) RollbackImage(ctx context.Context) error {
+	return w.resolveJournal(ctx, "roll back", w.eng.Rollback)
+}
+
+// KeepImage keeps an earlier run's changes to the open image (step 1): its
+// rollback record is deleted; then the image is opened again.
+func (w *Wizard) KeepImage(ctx context.Context) error {
+	return w.resolveJournal(ctx, "keep the changes to", w.eng.Accept)
+}
+
+func (w *Wizard) resolveJournal(ctx context.Context, what string, op func(context.Context, string) error) error {
+	w.mu.Lock()
+	if w.apply.Phase == ApplyRunning {
+		w.mu.Unlock()
+		return notAllowed("wait for apply to finish or cancel it")
+	}
+	if w.image == nil || w.image.Journal == nil {
+		w.mu.Unlock()
+		return notAllowed("this image has no rollback record")
+	}
+	path := w.imagePath
+	w.mu.Unlock()
+	if err := op(ctx, path); err != nil {
+		return fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	return w.OpenImage(ctx, path)
+}
+
+// Stop is for quitting: it cancels a running Apply and waits, at most
+// timeout, for the engine to bring the image to a consistent point (rolled
+// back, or written and verified if it finished first). It returns what was
+// left, for the last message before the window closes; "" when nothing ran.
+func (w *Wizard) Stop(timeout time.Duration) string {
+	w.mu.Lock()
+	cancel, done := w.cancelApply, w.applyDone
+	path := w.imagePath
+	w.mu.Unlock()
+	if cancel == nil || done == nil {
+		return ""
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		return "pvinject was still undoing its changes to " + path + " when it quit. Open the image in pvinject again: it will offer to roll back."
+	}
+	st := w.State().Apply
+	switch st.Phase {
+	case ApplyDone:
+		return "The drivers had already been written and verified when you quit; " + path + " keeps them until you roll back or keep the change."
+	case ApplyCancelled:
+		return "Stopped: " + path + " was left as it was before."
+	default:
+		msg := "Stopped, but undoing the changes failed"
+		if st.Err != nil {
+			msg += ": " + st.Err.Error()
+		}
+		return msg + ". Open the image in pvinject again: it will offer to roll back."
+	}
 }
 
 // Answers returns the current choices as an answer file for

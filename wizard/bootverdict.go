@@ -1,10 +1,6 @@
 package wizard
 
-import (
-	"strings"
-
-	"github.com/pvinject/pvinject/core/safety"
-)
+import "strings"
 
 // BootVerdict is the boot-readiness check run on the written image: whether
 // Windows will boot on the bus the injected drivers serve, in words.
@@ -51,7 +47,7 @@ func attentionText(r Report) string {
 		b.WriteString("BLOCKER: " + FindingText(f) + "\n")
 	}
 	for _, f := range r.Findings {
-		if f.Severity != safety.Blocker {
+		if f.Severity != Blocker {
 			b.WriteString("Warning: " + FindingText(f) + "\n")
 		}
 	}

@@ -1,7 +1,7 @@
 // Package wizard is the Fyne-free model of pvinject's six-step wizard: the
 // steps, their state, what makes each one valid, and the rules for moving
 // between them. The ui package renders it; tests drive it with plain
-// `go test` against FakeEngine.
+// `go test` against wizard/wizardtest.FakeEngine.
 //
 // The wizard talks to the core only through the narrow Engine interface and
 // plain JSON-tagged summary types defined here, so the core can change shape

@@ -2,9 +2,8 @@ package wizard
 
 import "context"
 
-// Engine is what the wizard needs from the core. The lead implements it over
-// core/image, core/guest, core/matrix, core/drivers and core/inject; tests and
-// the --demo-fake mode use FakeEngine.
+// Engine is what the wizard needs from the core: wizard/engine implements it
+// over the core, and wizard/wizardtest.FakeEngine in memory for tests.
 //
 // Contracts:
 //   - An Engine holds at most one open image. OpenImage MUST close the
@@ -34,6 +33,9 @@ type Engine interface {
 	Apply(ctx context.Context, req ApplyRequest, progress func(frac float64, action string)) (Report, error)
 	// Rollback restores imagePath (an image Apply wrote) to its bytes before Apply.
 	Rollback(ctx context.Context, imagePath string) error
+	// Accept keeps the changes Apply wrote to imagePath: its rollback
+	// record (the journal beside it) is removed; the reports stay.
+	Accept(ctx context.Context, imagePath string) error
 }
 
 // DemoProvider is an optional Engine extension: an Engine that can offer the
@@ -41,6 +43,18 @@ type Engine interface {
 type DemoProvider interface {
 	// DemoImage returns the path of the demo image, building it on first use.
 	DemoImage(ctx context.Context) (string, error)
+}
+
+// HiveLogSupplier is an optional Engine extension: an Engine that can take
+// registry transaction logs (SYSTEM.LOG1, SYSTEM.LOG2, ...) from elsewhere
+// when they are not beside their hive implements it, and step 2 offers to
+// add them when a hive needs its logs.
+type HiveLogSupplier interface {
+	// AddHiveLogs reads the log files at paths and looks at the open image
+	// again as if each stood beside its hive; Detect then describes the
+	// guests with them. A log that does not belong to its hive is
+	// reported by the hive's findings, not here.
+	AddHiveLogs(ctx context.Context, paths []string) error
 }
 
 // DriverRequest is what the Drivers step asks the engine to plan.

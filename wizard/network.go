@@ -153,15 +153,6 @@ func netSpecs(cs []NetChoice) []string {
 	return out
 }
 
-// fakeNetSteps is what the FakeEngine's report says of the carried settings.
-func fakeNetSteps(req ApplyRequest) []string {
-	var out []string
-	for _, s := range req.IPs {
-		out = append(out, "Static IP settings "+s+" are applied to the new network adapter with netsh; the old adapter's settings are removed first. To undo: netsh interface ip set address name=... source=dhcp.")
-	}
-	return out
-}
-
 // NetChoices returns the Options step's static adapters (a copy).
 func (w *Wizard) NetChoices() []NetChoice {
 	w.mu.Lock()

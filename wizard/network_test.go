@@ -1,6 +1,8 @@
-package wizard
+package wizard_test
 
 import (
+	. "github.com/pvinject/pvinject/wizard"
+	"github.com/pvinject/pvinject/wizard/wizardtest"
 	"slices"
 	"strings"
 	"testing"
@@ -49,7 +51,7 @@ func TestNetworkOnOptionsAndInReport(t *testing.T) {
 
 func TestNetworkUncheckedAndSeveral(t *testing.T) {
 	r := newRun(t)
-	g := FakeWin10()
+	g := wizardtest.FakeWin10()
 	g.Network = append(g.Network, NetAdapter{Connection: "Backup", Static: true, IPv4: []string{"10.0.0.5/8"}},
 		NetAdapter{Connection: "Old", Static: true, Ghost: true, IPv4: []string{"10.0.0.6/8"}},
 		NetAdapter{Connection: "DHCP LAN"})

@@ -177,6 +177,20 @@ func validateOutput(out, source string) []FieldError {
 	return nil
 }
 
+// OutputForFormat gives output the extension of format when its extension
+// names another format; any other name is left as the user typed it.
+func OutputForFormat(output, format string) string {
+	cur := FormatFromExt(output)
+	if output == "" || cur == "" || cur == format || !validFormat(format) {
+		return output
+	}
+	ext := "." + format
+	if format == "raw" {
+		ext = ".img"
+	}
+	return strings.TrimSuffix(output, filepath.Ext(output)) + ext
+}
+
 // DefaultOutput proposes a new image path beside source: name-pv.ext.
 func DefaultOutput(source, format string) string {
 	ext := filepath.Ext(source)

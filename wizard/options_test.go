@@ -1,7 +1,8 @@
-package wizard
+package wizard_test
 
 import (
 	"errors"
+	. "github.com/pvinject/pvinject/wizard"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,7 +61,7 @@ func TestDefaultRules(t *testing.T) {
 			t.Errorf("%s: %+v", s, r)
 		}
 	}
-	if r := DefaultRules(SetVirtioWin, ""); r.MTUMin+ethernetHeader != 590 || r.MTUMax+ethernetHeader != 65500 {
+	if r := DefaultRules(SetVirtioWin, ""); r.MTUMin+EthernetHeader != 590 || r.MTUMax+EthernetHeader != 65500 {
 		t.Errorf("virtio MTU range %d-%d does not map to *JumboPacket 590-65500", r.MTUMin, r.MTUMax)
 	}
 }

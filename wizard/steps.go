@@ -3,6 +3,7 @@ package wizard
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -44,6 +45,7 @@ func (w *Wizard) OpenImage(ctx context.Context, path string) error {
 func (w *Wizard) resetFrom(s Step) {
 	if s <= StepImage {
 		w.image, w.imageErr = nil, nil
+		w.hiveLogs = nil
 		w.opts = Options{WriteCache: CacheKeep}
 		w.cacheTouched = false
 	}
@@ -114,6 +116,57 @@ func (w *Wizard) detect(ctx context.Context) error {
 	return err
 }
 
+// canAddHiveLogs: some guest's hive is dirty without usable logs and the
+// engine can take logs from elsewhere. Caller holds mu.
+func (w *Wizard) canAddHiveLogs() bool {
+	if _, ok := w.eng.(HiveLogSupplier); !ok {
+		return false
+	}
+	for _, g := range w.guests {
+		for _, f := range g.Findings {
+			if strings.HasPrefix(f.Code, "hive.dirty_") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// AddHiveLogs supplies registry transaction logs kept elsewhere (step 2):
+// the engine reads them, and Windows is looked for again with them beside
+// their hives. The choice of guest and everything after it is reset.
+func (w *Wizard) AddHiveLogs(ctx context.Context, paths []string) error {
+	sup, ok := w.eng.(HiveLogSupplier)
+	if !ok {
+		return notAllowed("this engine cannot take registry logs from elsewhere")
+	}
+	w.mu.Lock()
+	if w.apply.Phase == ApplyRunning || w.step != StepGuest {
+		w.mu.Unlock()
+		return notAllowed("registry logs are added on the Guest step")
+	}
+	w.gen++
+	w.resetFrom(StepGuest)
+	gen, op := w.begin("Reading the registry logs…")
+	w.unlockNotify()
+
+	err := sup.AddHiveLogs(ctx, paths)
+
+	w.mu.Lock()
+	if !w.end(gen, op) {
+		w.unlockNotify()
+		return ErrStale
+	}
+	if err != nil {
+		w.guestErr = fmt.Errorf("add registry logs: %w", err)
+		w.unlockNotify()
+		return w.guestErr
+	}
+	w.hiveLogs = append(append([]string(nil), w.hiveLogs...), paths...)
+	w.unlockNotify()
+	return w.detect(ctx)
+}
+
 // SelectGuest chooses the Windows installation to prepare (step 2).
 func (w *Wizard) SelectGuest(i int) error {
 	w.mu.Lock()
@@ -147,7 +200,8 @@ func (w *Wizard) compat(ctx context.Context) error {
 	if err != nil {
 		w.compatErr = fmt.Errorf("check compatibility: %w", err)
 	} else {
-		w.verdicts, w.compatFindings, w.compatLoaded = vs, fs, true
+		w.verdicts, w.compatFindings, w.compatLoaded = bestFirst(vs), fs, true
+		vs = w.verdicts
 		// Preselect the answer file's source, else the first driver set
 		// that supports the guest.
 		for _, v := range vs {
@@ -165,6 +219,26 @@ func (w *Wizard) compat(ctx context.Context) error {
 	err = w.compatErr
 	w.unlockNotify()
 	return err
+}
+
+// bestFirst orders verdicts supported, then supported with warnings, then
+// unsupported, keeping the engine's order within each: the set that fits
+// the guest comes first and is the one preselected (a Windows 8.1 guest
+// that only virtio-win supports no longer opens on three unsupported
+// Oracle VM releases).
+func bestFirst(vs []Verdict) []Verdict {
+	rank := func(k VerdictKind) int {
+		switch k {
+		case Supported:
+			return 0
+		case SupportedWarnings:
+			return 1
+		}
+		return 2
+	}
+	out := append([]Verdict(nil), vs...)
+	slices.SortStableFunc(out, func(a, b Verdict) int { return rank(a.Verdict) - rank(b.Verdict) })
+	return out
 }
 
 // SetDriverSource chooses the driver set and where its files are (step 4).
@@ -253,6 +327,11 @@ func (w *Wizard) SetOptions(o Options) {
 	if o.WriteCache != w.opts.WriteCache {
 		w.cacheTouched = true
 	}
+	// A new format renames the output the user has not renamed:
+	// demo-kvm.qcow2 becomes demo-kvm.vhdx when VHDX is chosen.
+	if o.Format != w.opts.Format && o.Output == w.opts.Output {
+		o.Output = OutputForFormat(o.Output, o.Format)
+	}
 	w.opts = o
 	w.unlockNotify()
 }
@@ -273,10 +352,23 @@ func (w *Wizard) imageReason() string {
 	case w.image == nil:
 		return "Opening the image…"
 	}
-	if b := Blockers(w.image.Findings); len(b) > 0 {
+	return blockedReason(w.image.Findings)
+}
+
+// blockedReason is "" without blockers, else every blocker of fs at once.
+func blockedReason(fs []Finding) string {
+	b := Blockers(fs)
+	switch len(b) {
+	case 0:
+		return ""
+	case 1:
 		return "Blocked: " + FindingText(b[0])
 	}
-	return ""
+	heads := make([]string, len(b))
+	for i, f := range b {
+		heads[i] = f.Heading()
+	}
+	return fmt.Sprintf("Blocked by %d problems: %s", len(b), strings.Join(heads, "; "))
 }
 
 func (w *Wizard) guestReason() string {
@@ -290,10 +382,7 @@ func (w *Wizard) guestReason() string {
 	case w.guest < 0:
 		return "Choose which Windows installation to prepare"
 	}
-	if b := Blockers(w.guests[w.guest].Findings); len(b) > 0 {
-		return "Blocked: " + FindingText(b[0])
-	}
-	return ""
+	return blockedReason(w.guests[w.guest].Findings)
 }
 
 func (w *Wizard) compatReason() string {
@@ -303,8 +392,8 @@ func (w *Wizard) compatReason() string {
 	case !w.compatLoaded:
 		return "Checking compatibility…"
 	}
-	if b := Blockers(w.compatFindings); len(b) > 0 {
-		return "Blocked: " + FindingText(b[0])
+	if r := blockedReason(w.compatFindings); r != "" {
+		return r
 	}
 	for _, v := range w.verdicts {
 		if v.Verdict != Unsupported {
@@ -329,8 +418,8 @@ func (w *Wizard) driversReason() string {
 	if w.plan.NeedsUnsignedConsent && !w.req.AllowUnsigned {
 		return "Unsigned drivers (" + strings.Join(w.plan.Unsigned, ", ") + ") need your consent"
 	}
-	if b := Blockers(w.plan.Findings); len(b) > 0 {
-		return "Blocked: " + FindingText(b[0])
+	if r := blockedReason(w.plan.Findings); r != "" {
+		return r
 	}
 	if len(w.plan.Packages) == 0 {
 		return "The source has no driver package for this Windows"

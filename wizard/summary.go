@@ -1,10 +1,10 @@
 package wizard
 
 import (
+	"github.com/pvinject/pvinject/internal/human"
+
 	"fmt"
 	"strings"
-
-	"github.com/pvinject/pvinject/core/safety"
 )
 
 // ImageSummary is what step 1 shows about an opened disk image.
@@ -15,7 +15,22 @@ type ImageSummary struct {
 	FileSize    int64              `json:"file_size"`    // bytes on the host
 	Chain       []ChainLink        `json:"chain,omitempty"`
 	Partitions  []PartitionSummary `json:"partitions"`
-	Findings    []safety.Finding   `json:"findings,omitempty"`
+	Findings    []Finding          `json:"findings,omitempty"`
+	// Journal is set when an earlier run of pvinject left its rollback
+	// record beside the image: the image holds that run's changes until
+	// they are rolled back or kept.
+	Journal *JournalInfo `json:"journal,omitempty"`
+}
+
+// JournalInfo describes the rollback record of an earlier run.
+type JournalInfo struct {
+	Path string `json:"path"` // the journal file beside the image
+	// Finished is true when that run completed (its report was saved): the
+	// image holds the injection; false when it was cut off, so the image
+	// may be half written and must be rolled back.
+	Finished bool `json:"finished"`
+	// ReportPath is the readable report of that run, "" when none was saved.
+	ReportPath string `json:"report_path,omitempty"`
 }
 
 // ChainLink is one parent of a differencing disk, nearest parent first.
@@ -38,22 +53,22 @@ type PartitionSummary struct {
 
 // GuestSummary is one Windows installation found in the image.
 type GuestSummary struct {
-	Partition        int              `json:"partition"` // PartitionSummary.Index holding it
-	SystemRoot       string           `json:"systemroot"`
-	ProductName      string           `json:"product_name"`
-	Major            int              `json:"major"`
-	Minor            int              `json:"minor"`
-	Build            int              `json:"build"`
-	UBR              int              `json:"ubr,omitempty"`
-	ServicePack      string           `json:"service_pack,omitempty"`
-	Edition          string           `json:"edition,omitempty"`
-	InstallationType string           `json:"installation_type,omitempty"`
-	Arch             string           `json:"arch"` // x86, amd64, arm64
-	ControlSet       string           `json:"control_set"`
-	ControlSets      []string         `json:"control_sets,omitempty"`
-	PVDrivers        []InstalledPV    `json:"pv_drivers,omitempty"`
-	Findings         []safety.Finding `json:"findings,omitempty"`
-	Network          []NetAdapter     `json:"network,omitempty"` // network.go
+	Partition        int           `json:"partition"` // PartitionSummary.Index holding it
+	SystemRoot       string        `json:"systemroot"`
+	ProductName      string        `json:"product_name"`
+	Major            int           `json:"major"`
+	Minor            int           `json:"minor"`
+	Build            int           `json:"build"`
+	UBR              int           `json:"ubr,omitempty"`
+	ServicePack      string        `json:"service_pack,omitempty"`
+	Edition          string        `json:"edition,omitempty"`
+	InstallationType string        `json:"installation_type,omitempty"`
+	Arch             string        `json:"arch"` // x86, amd64, arm64
+	ControlSet       string        `json:"control_set"`
+	ControlSets      []string      `json:"control_sets,omitempty"`
+	PVDrivers        []InstalledPV `json:"pv_drivers,omitempty"`
+	Findings         []Finding     `json:"findings,omitempty"`
+	Network          []NetAdapter  `json:"network,omitempty"` // network.go
 }
 
 // InstalledPV is a paravirtual driver already present in the guest.
@@ -148,11 +163,11 @@ type PlanSummary struct {
 	Family    Set    `json:"family"`
 	Version   string `json:"version,omitempty"`
 
-	Packages  []PackagePick    `json:"packages"`
-	Files     []FileChange     `json:"files"`
-	Registry  []RegChange      `json:"registry"`
-	FirstBoot []string         `json:"first_boot,omitempty"` // what the first-boot runner will do
-	Findings  []safety.Finding `json:"findings,omitempty"`
+	Packages  []PackagePick `json:"packages"`
+	Files     []FileChange  `json:"files"`
+	Registry  []RegChange   `json:"registry"`
+	FirstBoot []string      `json:"first_boot,omitempty"` // what the first-boot runner will do
+	Findings  []Finding     `json:"findings,omitempty"`
 	// Unused lists the packages found in the source and not used, grouped
 	// by why; Consents the risks the user accepted.
 	Unused   []string `json:"unused,omitempty"`
@@ -212,22 +227,25 @@ func (r RegChange) OldText() string {
 // Report is what Apply returns: what changed, the verification, first boot
 // and rollback.
 type Report struct {
-	Image      string           `json:"image"`  // the image that was written
-	Source     string           `json:"source"` // the image that was read
-	InPlace    bool             `json:"in_place"`
-	Files      []FileChange     `json:"files"`
-	Registry   []RegChange      `json:"registry"`
-	Verify     Verification     `json:"verification"`
-	FirstBoot  []string         `json:"first_boot,omitempty"`
-	Rollback   string           `json:"rollback"`              // how to undo, in a sentence or a command
-	HostAdvice []string         `json:"host_advice,omitempty"` // e.g. QEMU host_mtu, cache mode
-	Findings   []safety.Finding `json:"findings,omitempty"`
-	Boot       BootVerdict      `json:"boot"`
-	Consents   []string         `json:"consents,omitempty"`
-	Unused     []string         `json:"unused,omitempty"`
-	ReportPath string           `json:"report_path,omitempty"` // readable report saved beside the image
-	JSONPath   string           `json:"json_path,omitempty"`
-	Text       string           `json:"text,omitempty"` // readable report; rendered by ReportText when empty
+	Image      string       `json:"image"`  // the image that was written
+	Source     string       `json:"source"` // the image that was read
+	InPlace    bool         `json:"in_place"`
+	Files      []FileChange `json:"files"`
+	Registry   []RegChange  `json:"registry"`
+	Verify     Verification `json:"verification"`
+	FirstBoot  []string     `json:"first_boot,omitempty"`
+	Rollback   string       `json:"rollback"`              // how to undo, in a sentence or a command
+	HostAdvice []string     `json:"host_advice,omitempty"` // e.g. QEMU host_mtu, cache mode
+	Findings   []Finding    `json:"findings,omitempty"`
+	Boot       BootVerdict  `json:"boot"`
+	Consents   []string     `json:"consents,omitempty"`
+	Unused     []string     `json:"unused,omitempty"`
+	ReportPath string       `json:"report_path,omitempty"` // readable report saved beside the image
+	// JournalPath is the rollback record kept beside the image until the
+	// change is kept (Accept) or rolled back.
+	JournalPath string `json:"journal_path,omitempty"`
+	JSONPath    string `json:"json_path,omitempty"`
+	Text        string `json:"text,omitempty"` // readable report; rendered by ReportText when empty
 }
 
 // Verification is the re-read of every planned change after apply.
@@ -238,10 +256,10 @@ type Verification struct {
 }
 
 // Blockers returns the blocker findings of fs.
-func Blockers(fs []safety.Finding) []safety.Finding {
-	var out []safety.Finding
+func Blockers(fs []Finding) []Finding {
+	var out []Finding
 	for _, f := range fs {
-		if f.Severity == safety.Blocker {
+		if f.Severity == Blocker {
 			out = append(out, f)
 		}
 	}
@@ -249,8 +267,11 @@ func Blockers(fs []safety.Finding) []safety.Finding {
 }
 
 // FindingText is a finding as one line a person can act on.
-func FindingText(f safety.Finding) string {
+func FindingText(f Finding) string {
 	s := f.Message
+	if f.Title != "" && f.Title != f.Message {
+		s = f.Title + ": " + s
+	}
 	if f.Remedy != "" {
 		s += " — " + f.Remedy
 	}
@@ -318,6 +339,61 @@ func ReportText(r Report) string {
 	return b.String()
 }
 
-// Finding is the core's blocker-or-warning type, re-exported so engine
-// implementations and screens need not import core/safety.
-type Finding = safety.Finding
+// Severity of a finding.
+type Severity string
+
+// Severities, the same words as the core's and the reports'.
+const (
+	Blocker Severity = "blocker" // the step's Next stays disabled
+	Warning Severity = "warning" // shown, and kept in every report
+	Info    Severity = "info"    // no action needed
+)
+
+// Finding is a blocker or warning as the wizard shows it: its own type, so
+// neither the wizard nor the screens depend on the core (the engine
+// converts). Every text is for an admin, in terms of the screens: no
+// command-line flags. Details holds the raw error, for a "Details" expander.
+type Finding struct {
+	Severity Severity `json:"severity"`
+	Code     string   `json:"code"`
+	Title    string   `json:"title,omitempty"`
+	Message  string   `json:"message"`
+	Remedy   string   `json:"remedy,omitempty"`
+	Details  string   `json:"details,omitempty"`
+	Source   string   `json:"source,omitempty"`
+}
+
+// MergeFindings drops repeats (the same code and message, said by two
+// layers) and returns blockers first, then warnings, then the rest, each in
+// the order given.
+func MergeFindings(fs []Finding) []Finding {
+	seen := map[string]bool{}
+	var blockers, warnings, rest []Finding
+	for _, f := range fs {
+		k := f.Code + "\x00" + f.Message
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		switch f.Severity {
+		case Blocker:
+			blockers = append(blockers, f)
+		case Warning:
+			warnings = append(warnings, f)
+		default:
+			rest = append(rest, f)
+		}
+	}
+	return append(append(blockers, warnings...), rest...)
+}
+
+// Heading is the finding's one-line title: Title, else its Message.
+func (f Finding) Heading() string {
+	if f.Title != "" {
+		return f.Title
+	}
+	return f.Message
+}
+
+// HumanBytes formats a size for the screens, e.g. "64.0 GiB".
+func HumanBytes(n int64) string { return human.Bytes(n) }

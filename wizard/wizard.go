@@ -41,6 +41,8 @@ const (
 	ApplyFailed     ApplyPhase = "failed"
 	ApplyCancelled  ApplyPhase = "cancelled"
 	ApplyRolledBack ApplyPhase = "rolled-back"
+	// ApplyKept: the user kept the change; its rollback record is gone.
+	ApplyKept ApplyPhase = "kept"
 )
 
 // ApplyStatus is the state of the Apply step.
@@ -79,6 +81,7 @@ type Wizard struct {
 	guestsLoaded bool
 	guestErr     error
 	guest        int
+	hiveLogs     []string // log files the user supplied for this image
 
 	verdicts       []Verdict
 	compatFindings []Finding
@@ -96,6 +99,7 @@ type Wizard struct {
 
 	apply       ApplyStatus
 	cancelApply func()
+	applyDone   chan struct{} // closed when the running Apply returns
 
 	prefill     *Answers // pre-fills the Drivers and Options steps of every run
 	prefillOpts bool     // options from prefill still to be applied
@@ -141,6 +145,12 @@ type State struct {
 	GuestsLoaded bool
 	GuestErr     error
 	Guest        int // chosen index into Guests, -1 for none
+	// HiveLogs are the registry log files the user supplied (step 2).
+	HiveLogs []string
+	// CanAddHiveLogs: a guest's hive needs transaction logs that are not
+	// beside it, and the engine can take them from elsewhere (step 2
+	// offers "Add registry logs…").
+	CanAddHiveLogs bool
 
 	Verdicts       []Verdict
 	CompatFindings []Finding
@@ -175,6 +185,7 @@ func (w *Wizard) State() State {
 		Step: w.step, Busy: w.busy,
 		ImagePath: w.imagePath, Image: w.image, ImageErr: w.imageErr,
 		Guests: w.guests, GuestsLoaded: w.guestsLoaded, GuestErr: w.guestErr, Guest: w.guest,
+		HiveLogs: w.hiveLogs, CanAddHiveLogs: w.canAddHiveLogs(),
 		Verdicts: w.verdicts, CompatFindings: w.compatFindings, CompatLoaded: w.compatLoaded, CompatErr: w.compatErr,
 		Request: w.req, Plan: w.plan, PlanErr: w.planErr, Reviewed: w.reviewed,
 		Options: w.opts, Rules: w.rules(), OptionErrors: append(w.opts.Validate(w.imagePath, w.rules()), validateNet(w.net)...),
@@ -261,6 +272,8 @@ func (w *Wizard) backReason() string {
 		return "the image has been written; roll back or start over"
 	case w.apply.Phase == ApplyRolledBack:
 		return "the image was rolled back; start over to prepare it again"
+	case w.apply.Phase == ApplyKept:
+		return "the change was kept; start over to prepare another image"
 	}
 	return ""
 }

@@ -1,4 +1,4 @@
-package wizard
+package wizard_test
 
 import (
 	"context"
@@ -10,14 +10,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pvinject/pvinject/core/safety"
+	. "github.com/pvinject/pvinject/wizard"
+	"github.com/pvinject/pvinject/wizard/wizardtest"
 )
 
 // run is one wizard over a fresh fake engine, with an image path in a
 // temporary folder so the default output's folder exists.
 type run struct {
 	t     *testing.T
-	f     *FakeEngine
+	f     *wizardtest.FakeEngine
 	w     *Wizard
 	image string
 	ctx   context.Context
@@ -26,7 +27,7 @@ type run struct {
 func newRun(t *testing.T) *run {
 	t.Helper()
 	dir := t.TempDir()
-	f := NewFakeEngine()
+	f := wizardtest.NewFakeEngine()
 	f.DemoDir = dir
 	return &run{t: t, f: f, w: New(f), image: filepath.Join(dir, "win10.qcow2"), ctx: context.Background()}
 }
@@ -276,7 +277,7 @@ func TestStaleResultDropped(t *testing.T) {
 }
 
 type hookEngine struct {
-	*FakeEngine
+	*wizardtest.FakeEngine
 	onDetect func()
 }
 
@@ -288,7 +289,7 @@ func (h *hookEngine) Detect(ctx context.Context) ([]GuestSummary, error) {
 }
 
 func blocker(code, msg, remedy string) Finding {
-	return Finding{Severity: safety.Blocker, Code: code, Message: msg, Remedy: remedy}
+	return Finding{Severity: Blocker, Code: code, Message: msg, Remedy: remedy}
 }
 
 func TestBlockers(t *testing.T) {
@@ -331,7 +332,6 @@ func TestBlockers(t *testing.T) {
 			}
 		}, "No plan: plan drivers from /nowhere: boom"},
 		{"set unsupported", StepDrivers, func(r *run) {
-			r.f.Verdicts[1].Verdict = Unsupported
 			r.must(r.w.SetDriverSource(SetOracle, "/srv/oracle"))
 			r.must(r.w.Load(r.ctx))
 		}, "Oracle VM PV Drivers 3.2.3 does not support this Windows"},
@@ -344,6 +344,10 @@ func TestBlockers(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := newRun(t)
+			if c.name == "set unsupported" {
+				// The wizard keeps the verdicts of step 3: give this one from the start.
+				r.f.Verdicts[1].Verdict = Unsupported
+			}
 			if c.step == StepImage {
 				c.setup(r)
 				_ = r.w.OpenImage(r.ctx, r.image)
@@ -470,7 +474,7 @@ func TestApplyFailureAndRollbackFailure(t *testing.T) {
 }
 
 func TestFakeRefusesUnreviewedPlan(t *testing.T) {
-	f := NewFakeEngine()
+	f := wizardtest.NewFakeEngine()
 	ctx := context.Background()
 	p1, _ := f.PlanDrivers(ctx, DriverRequest{Set: SetVirtioWin, Path: "a"})
 	if _, err := f.PlanDrivers(ctx, DriverRequest{Set: SetVirtioWin, Path: "b"}); err != nil {
@@ -482,7 +486,7 @@ func TestFakeRefusesUnreviewedPlan(t *testing.T) {
 }
 
 func TestDemoImage(t *testing.T) {
-	f := NewFakeEngine()
+	f := wizardtest.NewFakeEngine()
 	f.DemoDir = filepath.Join(t.TempDir(), "demo")
 	p, err := f.DemoImage(context.Background())
 	if err != nil {
@@ -501,7 +505,7 @@ func TestStepNames(t *testing.T) {
 	if strings.Join(got, ",") != "Image,Guest,Compatibility,Drivers,Options,Apply" || Step(0).String() != "Step?" {
 		t.Fatalf("step names %v", got)
 	}
-	if g := FakeWin10().Title(); g != `Windows 10 Pro (amd64, build 19045) in C:\Windows` {
+	if g := wizardtest.FakeWin10().Title(); g != `Windows 10 Pro (amd64, build 19045) in C:\Windows` {
 		t.Fatalf("title %q", g)
 	}
 }

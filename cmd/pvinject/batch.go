@@ -33,7 +33,7 @@ type batchResult struct {
 
 // injectOne is the per-image work; tests replace it to inject failures.
 var injectOne = func(ctx context.Context, req inject.Request) error {
-	plan, err := inject.BuildPlan(ctx, req)
+	plan, err := inject.BuildPlan(ctx, nil, req)
 	if err != nil {
 		return err
 	}

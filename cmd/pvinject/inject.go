@@ -175,7 +175,7 @@ Examples:
 				return err
 			}
 			req.Logger = env.log
-			plan, err := inject.BuildPlan(ctx, req)
+			plan, err := inject.BuildPlan(ctx, nil, req)
 			if errors.Is(err, inject.ErrRequest) {
 				return usagef("%s: %v", path, err)
 			}

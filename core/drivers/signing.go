@@ -33,22 +33,25 @@ func SignatureFindings(pkgs []*Package, guest inf.Arch, allowUnsigned bool) []sa
 		}
 		f := safety.Finding{
 			Code:    code,
-			Message: fmt.Sprintf("%s (%s) is not signed: %s", p.Name, p.INFPath, p.Catalog.Problem),
-			Source:  "Oracle VM PV Drivers 3.2.3 guide 4.1; learn.microsoft.com DismAddDriver ForceUnsigned",
+			Title:   "The " + p.Name + " driver is not signed",
+			Message: fmt.Sprintf("%s (%s) is not signed: it has no valid signature catalog", p.Name, p.INFPath),
+			Source:  "Oracle VM PV Drivers 3.2.3 guide §4.1; Microsoft: DISM driver servicing, /ForceUnsigned",
+			Details: p.Catalog.Problem,
 		}
 		switch {
 		case !is64:
 			f.Severity = safety.Warning
-			f.Message += "; 32-bit Windows installs it after an unsigned-driver prompt"
-			f.Remedy = "use the vendor's signed package if one exists"
+			f.Message += "; 32-bit Windows installs it after asking whether to trust an unsigned driver."
+			f.Remedy = "Use the vendor's signed package if one exists."
 		case allowUnsigned:
 			f.Severity = safety.Warning
-			f.Message += "; allowed by --allow-unsigned, but 64-bit Windows will not load it unless test signing is on (bcdedit /set testsigning on)"
-			f.Remedy = "enable test signing in the guest, or use a signed package"
+			f.Message += ". You allowed unsigned drivers, but 64-bit Windows will not load one unless test signing is on (bcdedit /set testsigning on)."
+			f.Remedy = "Turn test signing on in the guest before its first boot here, or use a signed package."
 		default:
 			f.Severity = safety.Blocker
-			f.Message += "; 64-bit Windows will not load an unsigned kernel driver, and a boot driver that does not load means 0x7B"
-			f.Remedy = "use the signed package (e.g. from the virtio-win ISO), or pass --allow-unsigned if the guest runs with test signing"
+			f.Message += ". 64-bit Windows will not load an unsigned kernel driver, and a storage driver that does not load stops Windows at boot (0x7B)."
+			f.Remedy = "Use the signed package (e.g. from the virtio-win ISO), or allow unsigned drivers on this step if the guest runs with test signing."
+			f.CLIRemedy = "use a signed package, or pass --allow-unsigned if the guest runs with test signing"
 		}
 		out = append(out, f)
 	}

@@ -51,8 +51,21 @@ type Safety struct {
 }
 
 func (w *Windows) add(sev safety.Severity, code, msg, remedy, source string) {
-	f := safety.Finding{Severity: sev, Code: code, Message: msg, Remedy: remedy, Source: source}
-	if sev == safety.Blocker {
+	w.addFinding(safety.Finding{Severity: sev, Code: code, Message: msg, Remedy: remedy, Source: source})
+}
+
+// addErr records a finding whose cause is an error: the error goes to
+// Details (a "Details" expander, the debug log), never into the message.
+func (w *Windows) addErr(sev safety.Severity, code, title, msg, remedy, source string, err error) {
+	f := safety.Finding{Severity: sev, Code: code, Title: title, Message: msg, Remedy: remedy, Source: source}
+	if err != nil {
+		f.Details = err.Error()
+	}
+	w.addFinding(f)
+}
+
+func (w *Windows) addFinding(f safety.Finding) {
+	if f.Severity == safety.Blocker {
 		w.Safety.Blockers = append(w.Safety.Blockers, f)
 	} else {
 		w.Safety.Warnings = append(w.Safety.Warnings, f)
@@ -67,11 +80,12 @@ const (
 
 // Sources cited by findings.
 const (
-	srcFacts1  = "injection-facts.md §1 (libguestfs daemon/inspect_fs_windows.ml)"
-	srcFacts5  = "injection-facts.md §5"
-	srcFacts26 = "injection-facts.md §2.6 (StartOverride)"
-	srcOracle  = "Oracle VM PV Drivers 3.2.3 guide §3.1"
-	srcReboot  = "injection-facts.md §3.2 (virt-v2v pnputil first-boot script)"
+	srcInspect     = "libguestfs: virt-inspector, inspection of Windows guests"
+	srcFastStartup = "Microsoft: Fast Startup (hybrid shutdown) and hibernation, powercfg /h off"
+	srcOracle      = "Oracle VM PV Drivers 3.2.3 guide §3.1"
+	srcReboot      = "Microsoft: PendingFileRenameOperations (MoveFileEx, MOVEFILE_DELAY_UNTIL_REBOOT)"
+	srcControlSets = "Microsoft: HKLM\\SYSTEM\\Select and the CurrentControlSet"
+	srcPolicyKB    = "Microsoft KB 2773300: device installation policies"
 )
 
 // ErrNoWindows is returned when the volume holds no Windows installation.
@@ -108,11 +122,13 @@ func Detect(v FS, open HiveOpener) ([]Windows, error) {
 func detectOne(v FS, c candidate, open HiveOpener, inPlace bool) Windows {
 	w := Windows{SystemRoot: `\` + strings.ReplaceAll(c.root, "/", `\`)}
 	if b, err := readBounded(v, c.cmd, maxCmdExe); err != nil {
-		w.add(safety.Blocker, "guest.arch_unknown", fmt.Sprintf("cannot read %s: %v", c.cmd, err),
-			"check that the volume is not damaged", srcFacts1)
+		w.addErr(safety.Blocker, "guest.arch_unknown", "Windows' cmd.exe cannot be read",
+			fmt.Sprintf("pvinject reads %s to tell whether Windows is 32- or 64-bit, and it cannot be read.", c.cmd),
+			"Start the virtual machine, run chkdsk on the system drive, shut Windows down fully, then open the image again.", srcInspect, err)
 	} else if a, err := peArch(b); err != nil {
-		w.add(safety.Blocker, "guest.arch_unknown", fmt.Sprintf("%s: %v", c.cmd, err),
-			"the architecture decides which drivers fit; check that this is an intact Windows install", srcFacts1)
+		w.addErr(safety.Blocker, "guest.arch_unknown", "Windows' cmd.exe is damaged",
+			fmt.Sprintf("%s is not a valid Windows program, so whether Windows is 32- or 64-bit (which decides the drivers) is unknown.", c.cmd),
+			"Check that this is an intact Windows installation; repair it in the running guest (sfc /scannow), shut down, then open the image again.", srcInspect, err)
 	} else {
 		w.Arch = a
 	}
@@ -120,8 +136,9 @@ func detectOne(v FS, c candidate, open HiveOpener, inPlace bool) Windows {
 	// SOFTWARE is opened, read and closed before SYSTEM is opened, so only
 	// one hive is in memory at a time.
 	if cfg, err := v.ReadDir(c.config); err != nil {
-		w.add(safety.Blocker, "guest.config_unreadable", fmt.Sprintf("cannot list %s: %v", c.config, err),
-			"the registry hives cannot be found; check that the volume is not damaged", srcFacts1)
+		w.addErr(safety.Blocker, "guest.config_unreadable", "The registry folder cannot be read",
+			fmt.Sprintf("%s, which holds the registry hives, cannot be listed.", c.config),
+			"Start the virtual machine, run chkdsk on the system drive, shut Windows down fully, then open the image again.", srcInspect, err)
 	} else {
 		if sw := openHive(&w, v, c.config, cfg, "SOFTWARE", open, inPlace); sw != nil {
 			readSoftware(&w, sw)
@@ -134,8 +151,8 @@ func detectOne(v FS, c candidate, open HiveOpener, inPlace bool) Windows {
 	}
 	if w.Arch != ArchUnknown && w.RegistryArch != ArchUnknown && w.Arch != w.RegistryArch {
 		w.add(safety.Warning, "guest.arch_mismatch",
-			fmt.Sprintf("cmd.exe is %s but PROCESSOR_ARCHITECTURE says %s", w.Arch, w.RegistryArch),
-			"the cmd.exe architecture is used; check the image is not a mix of two installs", srcFacts1)
+			fmt.Sprintf("cmd.exe is %s but the registry's PROCESSOR_ARCHITECTURE says %s; the architecture of cmd.exe is used.", w.Arch, w.RegistryArch),
+			"Check that the image is not a mix of two installations.", srcInspect)
 	}
 	w.emptyNotNull()
 	return w
@@ -178,8 +195,8 @@ func openHive(w *Windows, v FS, dir string, ents []fs.DirEntry, name string, ope
 	}
 	code := "guest." + strings.ToLower(name) + "_hive"
 	if file == "" {
-		w.add(safety.Blocker, code+"_missing", fmt.Sprintf("%s/%s is missing", dir, name),
-			"the Windows version and configuration cannot be read without it", srcFacts1)
+		w.add(safety.Blocker, code+"_missing", fmt.Sprintf("The %s registry hive (%s/%s) is missing; the Windows version and configuration cannot be read without it.", name, dir, name),
+			"Check that this is the system disk of an intact Windows installation.", srcInspect)
 		return nil
 	}
 	// SYSTEM is the hive an injection rewrites: it is always read whole and
@@ -193,7 +210,9 @@ func openHive(w *Windows, v FS, dir string, ents []fs.DirEntry, name string, ope
 	}
 	data, err := readBounded(v, join(dir, file), maxHive)
 	if err != nil {
-		w.add(safety.Blocker, code+"_unreadable", fmt.Sprintf("reading %s: %v", join(dir, file), err), "", srcFacts1)
+		w.addErr(safety.Blocker, code+"_unreadable", "The "+name+" registry hive cannot be read",
+			fmt.Sprintf("%s cannot be read from the volume.", join(dir, file)),
+			"Start the virtual machine, run chkdsk on the system drive, shut Windows down fully, then open the image again.", srcInspect, err)
 		return nil
 	}
 	var logData []LogFile
@@ -204,20 +223,29 @@ func openHive(w *Windows, v FS, dir string, ents []fs.DirEntry, name string, ope
 		}
 		b, err := readBounded(v, join(dir, n), maxHive)
 		if err != nil {
-			w.add(safety.Warning, code+"_log_unreadable", fmt.Sprintf("reading %s: %v", join(dir, n), err),
-				"pending registry changes in this log cannot be applied", srcFacts1)
+			w.addErr(safety.Warning, code+"_log_unreadable", "A registry log cannot be read",
+				fmt.Sprintf("%s cannot be read, so changes still pending in it cannot be taken into account.", join(dir, n)),
+				"Start the virtual machine and shut Windows down fully, then open the image again.", srcInspect, err)
 			continue
 		}
 		logData = append(logData, LogFile{Name: n, Data: b})
 	}
 	h, err := open(name, data, logData...)
 	if err != nil {
-		w.add(safety.Blocker, code+"_unreadable", fmt.Sprintf("opening %s: %v", join(dir, file), err),
-			"the hive is damaged or not a registry hive", srcFacts1)
+		w.addErr(safety.Blocker, code+"_unreadable", "The "+name+" registry hive is damaged",
+			fmt.Sprintf("%s is damaged or is not a registry hive.", join(dir, file)),
+			"Check that this is the system disk of an intact Windows installation.", srcInspect, err)
 		return nil
 	}
 	if fh, ok := h.(interface{ Findings() []safety.Finding }); ok {
 		for _, f := range fh.Findings() {
+			// A hive that can be read but not written (dirty, its logs
+			// missing or damaged) blocks: injecting writes SYSTEM and
+			// SOFTWARE. Said here, on the step that finds the guest,
+			// not only when the plan is built.
+			if strings.HasPrefix(f.Code, "hive.dirty_") {
+				f.Severity = safety.Blocker
+			}
 			if f.Severity == safety.Blocker {
 				w.Safety.Blockers = append(w.Safety.Blockers, f)
 			} else {
@@ -238,11 +266,13 @@ func readSoftware(w *Windows, sw Hive) {
 	k, found, err := readKey(sw, currentVersionKey)
 	switch {
 	case err != nil:
-		w.add(safety.Blocker, "guest.version_unknown", fmt.Sprintf("reading SOFTWARE\\%s: %v", currentVersionKey, err), "", srcFacts1)
+		w.addErr(safety.Blocker, "guest.version_unknown", "The Windows version cannot be read",
+			`The SOFTWARE registry hive's `+currentVersionKey+` key cannot be read.`,
+			"Check that this is the system disk of an intact Windows installation.", srcInspect, err)
 		return
 	case !found:
 		w.add(safety.Blocker, "guest.version_unknown", `SOFTWARE\`+currentVersionKey+" is missing",
-			"this does not look like a Windows SOFTWARE hive", srcFacts1)
+			"this does not look like a Windows SOFTWARE hive", srcInspect)
 		return
 	}
 	ver := readVersion(k)
@@ -255,21 +285,22 @@ func readSoftware(w *Windows, sw Hive) {
 	if w.OSID == "" {
 		w.add(safety.Blocker, "guest.version_unknown",
 			fmt.Sprintf("Windows version %d.%d (%q) is not one pvinject knows", w.Major, w.Minor, w.ProductName),
-			"supported: Windows XP / Server 2003 up to Windows 11 / Server 2025", srcFacts1)
+			"supported: Windows XP / Server 2003 up to Windows 11 / Server 2025", srcInspect)
 	}
 	if mismatch {
 		w.add(safety.Warning, "guest.product_name_mismatch",
 			fmt.Sprintf("ProductName %q names another Server release than build %d; the build is used", w.ProductName, w.Build),
-			"", srcFacts1)
+			"", srcInspect)
 	}
 	if w.Major == 10 && w.Build == 0 {
 		w.add(safety.Warning, "guest.build_unknown", "CurrentBuildNumber is missing: Windows 10 and 11 cannot be told apart",
-			"", srcFacts1)
+			"", srcInspect)
 	}
 
 	f, err := readSoftwareFacts(sw)
 	if err != nil {
-		w.add(safety.Warning, "guest.software_unreadable", err.Error(), "", srcFacts1)
+		w.addErr(safety.Warning, "guest.software_unreadable", "Part of the SOFTWARE registry hive cannot be read",
+			"Some settings (device installation policies, installed products) could not be read; they are not checked.", "", srcInspect, err)
 	}
 	w.DeviceInstallRestrictions, w.GroupPolicy, w.PVProducts = f.restrictions, f.groupPolicy, f.products
 	w.PendingReboot = append(w.PendingReboot, f.rebootPending...)
@@ -282,27 +313,31 @@ func readSoftware(w *Windows, sw Hive) {
 	if f.groupPolicy {
 		w.add(safety.Warning, "guest.group_policy",
 			"domain Group Policy is applied to this machine; it can re-apply device installation restrictions at boot",
-			"check the domain's device installation policies before the first boot", "injection-facts.md §1.3 (MS KB 2773300)")
+			"check the domain's device installation policies before the first boot", srcPolicyKB)
 	}
 }
 
 func readSystem(w *Windows, v FS, c candidate, sys Hive) {
 	cs, chosen, warns, err := readControlSets(sys)
 	if err != nil {
-		w.add(safety.Blocker, "guest.control_set_unknown", err.Error(), "", srcFacts1)
+		w.addErr(safety.Blocker, "guest.control_set_unknown", "The registry's control sets cannot be read",
+			"The SYSTEM registry hive's Select key or control sets cannot be read, so pvinject does not know where to add the drivers.",
+			"Check that this is the system disk of an intact Windows installation.", srcControlSets, err)
 		return
 	}
 	w.ControlSets, w.ControlSet = cs, chosen
 	for _, m := range warns {
-		w.add(safety.Warning, "guest.control_set", m, "", "injection-facts.md §1.4")
+		w.add(safety.Warning, "guest.control_set", m, "", srcControlSets)
 	}
 	if chosen == "" {
-		w.add(safety.Blocker, "guest.control_set_unknown", "no control set to write to", "", "injection-facts.md §1.4")
+		w.add(safety.Blocker, "guest.control_set_unknown", "The SYSTEM registry hive has no control set to add the drivers to.",
+			"Check that this is the system disk of an intact Windows installation.", srcControlSets)
 		return
 	}
 	f, err := readSystemFacts(sys, chosen)
 	if err != nil {
-		w.add(safety.Warning, "guest.system_unreadable", err.Error(), "", srcFacts1)
+		w.addErr(safety.Warning, "guest.system_unreadable", "Part of the SYSTEM registry hive cannot be read",
+			"Some settings (Fast Startup, pending reboot, processor architecture) could not be read; they are not checked.", "", srcInspect, err)
 	}
 	w.RegistryArch = registryArch(f.procArch)
 	// SYSTEM keeps the service pack too (0x100 is SP1); it fills in when
@@ -312,8 +347,10 @@ func readSystem(w *Windows, v FS, c candidate, sys Hive) {
 	}
 	w.FastStartup = f.fastStartup
 	if f.fastStartup {
-		w.add(safety.Warning, "guest.fast_startup", "Fast Startup is on: a shutdown from Windows leaves the volume hibernated",
-			"turn off Fast Startup, or shut the guest down with Restart or shutdown /s /f /t 0, before injecting", srcFacts5)
+		w.addFinding(safety.Finding{Severity: safety.Warning, Code: "guest.fast_startup", Title: "Fast Startup is on",
+			Message: "A shutdown from Windows leaves the volume hibernated, and a hibernated volume cannot be changed safely.",
+			Remedy:  "In Windows, turn Fast Startup off (or shut down with shutdown /s /t 0) before you shut the machine down for preparing.",
+			Source:  srcFastStartup})
 	}
 	if f.pendingRename {
 		w.PendingReboot = append([]string{`SYSTEM\` + chosen + `\Control\Session Manager\PendingFileRenameOperations`}, w.PendingReboot...)
@@ -324,15 +361,15 @@ func readSystem(w *Windows, v FS, c candidate, sys Hive) {
 	}
 	w.StartOverrides, err = readStartOverrides(sys, cs.Present)
 	if err != nil {
-		w.add(safety.Warning, "guest.system_unreadable", err.Error(), "", srcFacts26)
+		w.addErr(safety.Warning, "guest.system_unreadable", "Part of the SYSTEM registry hive cannot be read",
+			"The StartOverride settings of the drivers could not be read.", "", srcInspect, err)
 	}
-	for _, so := range w.StartOverrides {
-		w.add(safety.Warning, "guest.start_override",
-			fmt.Sprintf("%s\\Services\\%s has a StartOverride key that can stop the boot driver from loading", so.ControlSet, so.Service),
-			"pvinject removes StartOverride from storage drivers it configures", srcFacts26)
-	}
+	// StartOverride keys need no action: the plan removes them from the
+	// storage drivers it configures and lists that change, so they are
+	// not findings (issue 11).
 	w.PVDrivers, err = readPVDrivers(v, sys, chosen, c)
 	if err != nil {
-		w.add(safety.Warning, "guest.system_unreadable", err.Error(), "", srcFacts1)
+		w.addErr(safety.Warning, "guest.system_unreadable", "Part of the SYSTEM registry hive cannot be read",
+			"The paravirtual drivers already installed could not all be read.", "", srcInspect, err)
 	}
 }

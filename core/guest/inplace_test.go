@@ -186,11 +186,11 @@ func TestInPlaceDirtyFallsBack(t *testing.T) {
 		t.Errorf("read whole: %q; want SYSTEM (dirty) and not SOFTWARE (clean)", rec.whole)
 	}
 	found := false
-	for _, f := range got[0].Safety.Warnings {
+	for _, f := range got[0].Safety.Blockers {
 		found = found || f.Code == "hive.dirty_no_logs"
 	}
 	if !found {
-		t.Errorf("no dirty-hive warning: %+v", got[0].Safety.Warnings)
+		t.Errorf("no dirty-hive blocker: %+v", got[0].Safety)
 	}
 }
 

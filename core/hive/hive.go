@@ -144,28 +144,39 @@ func (h *Hive) recover(data []byte, bb baseBlock, logs []LogFile) []byte {
 		why = "its header checksum is wrong"
 	}
 	if len(logs) == 0 {
-		h.refuseWrites(fmt.Sprintf("the hive is dirty (%s): its latest changes are only in its transaction logs %s, which were not found",
-			why, logNames), "hive.dirty_no_logs")
+		h.refuseWrites(fmt.Sprintf("Windows did not shut down cleanly: the latest changes to the %s registry hive are only in its transaction logs (%s), which are not beside it.",
+			baseName(h.name), logNames), fmt.Sprintf("%s; the logs were not found", why), "hive.dirty_no_logs")
 		return data
 	}
 	out, rep, err := replayLogs(h.name, data, logs)
 	if err != nil {
-		h.refuseWrites(fmt.Sprintf("the hive is dirty (%s) and its transaction logs %s are damaged or do not match it: %v",
-			why, logNames, err), "hive.dirty_bad_logs")
+		h.refuseWrites(fmt.Sprintf("Windows did not shut down cleanly: the latest changes to the %s registry hive are only in its transaction logs (%s), and those are damaged or belong to another copy of the hive.",
+			baseName(h.name), logNames), fmt.Sprintf("%s; replaying the logs failed: %v", why, err), "hive.dirty_bad_logs")
 		return data
 	}
 	h.replay = rep
 	return out
 }
 
-func (h *Hive) refuseWrites(reason, code string) {
-	remedy := "boot Windows once and shut it down cleanly (Start > Shut down with Fast Startup off, or `shutdown /s /t 0`) so it merges the logs, then retry; or provide the .LOG1/.LOG2 files from the same config directory"
+func (h *Hive) refuseWrites(reason, details, code string) {
+	remedy := "Start the virtual machine, shut Windows down fully (Shut down with Fast Startup off, or shutdown /s /t 0) so it saves the logs into the hive, then open the image again."
 	h.refusal = &safety.Refusal{Subject: h.name + " hive", Reason: reason, Remedy: remedy}
 	h.findings = append(h.findings, safety.Finding{
 		Severity: safety.Warning, Code: code,
-		Message: reason + "; reading shows the hive as of its last clean write, without those changes, and writing is refused",
+		Title:   "The " + baseName(h.name) + " registry hive has unsaved changes",
+		Message: reason + " Reading shows the hive as it was at its last clean save; writing to it is refused, as it would lose those changes.",
 		Remedy:  remedy,
+		Details: details,
+		Source:  "Microsoft: Registry hives (transaction logs .LOG1 and .LOG2)",
 	})
+}
+
+// baseName is the hive's file name without its folder.
+func baseName(name string) string {
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		return name[i+1:]
+	}
+	return name
 }
 
 func logNamesFor(name string) string {

@@ -365,7 +365,7 @@ func TestDirtyHiveWithoutUsableLogs(t *testing.T) {
 			if err := h.SetValue(`X`, "Y", DWord(1)); !errors.As(err, &ref) {
 				t.Fatalf("SetValue on dirty hive: %v, want *safety.Refusal", err)
 			}
-			if !strings.Contains(ref.Remedy, "shut it down cleanly") {
+			if !strings.Contains(ref.Remedy, "shut Windows down fully") {
 				t.Errorf("remedy = %q", ref.Remedy)
 			}
 			for name, op := range map[string]func() error{

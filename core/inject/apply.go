@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/pvinject/pvinject/core/disk"
-	"github.com/pvinject/pvinject/core/drivers"
-	"github.com/pvinject/pvinject/core/drivers/inf"
 	"github.com/pvinject/pvinject/core/hive"
 	"github.com/pvinject/pvinject/core/image"
 	"github.com/pvinject/pvinject/core/journal"
@@ -152,21 +150,21 @@ func recheckTarget(p *Plan) error {
 // loadFileData reads every file the plan writes before anything is opened
 // for writing, and checks it is still what the plan hashed.
 func loadFileData(p *Plan) ([][]byte, error) {
-	var src *drivers.Source
+	src := p.source
 	out := make([][]byte, len(p.Files))
 	for i, f := range p.Files {
 		b := f.Content
 		if b == nil {
 			if src == nil {
-				s, err := drivers.OpenSource(p.DriverSet.Path, inf.Options{})
+				s, err := OpenSource(p.DriverSet.Path)
 				if err != nil {
-					return nil, fmt.Errorf("inject: reopen driver source %s: %w", p.DriverSet.Path, err)
+					return nil, err
 				}
 				defer s.Close()
 				src = s
 			}
 			var err error
-			if b, err = readSourceFile(src.FS, f.Source); err != nil {
+			if b, err = src.ReadFile(f.Source); err != nil {
 				return nil, fmt.Errorf("inject: driver source: %w", err)
 			}
 		}
@@ -288,6 +286,14 @@ func applyHive(vol *ntfs.Volume, p *Plan, hv string) error {
 	raw, logs, err := readHive(vol, file)
 	if err != nil {
 		return fmt.Errorf("inject: %w", err)
+	}
+	if len(logs) == 0 {
+		// Logs the user supplied from elsewhere, as planning read them.
+		for _, ln := range hive.LogNames(hv) {
+			if b, ok := p.hiveLogs[strings.ToUpper(ln)]; ok {
+				logs = append(logs, hive.LogFile{Name: ln, Data: b})
+			}
+		}
 	}
 	h, err := hive.Open(hv, raw, logs...)
 	if err != nil {

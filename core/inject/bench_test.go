@@ -85,7 +85,7 @@ func benchInject(b *testing.B, diskName, guestTree string) {
 	for i := 0; i < b.N; i++ {
 		c := &countingOpener{inner: disk.OSOpener{}}
 		t0 := time.Now()
-		p, err := BuildPlan(context.Background(), Request{Image: img, Drivers: drv, InPlace: true, MTU: 9000, Opener: c})
+		p, err := BuildPlan(context.Background(), nil, Request{Image: img, Drivers: drv, InPlace: true, MTU: 9000, Opener: c})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -11,16 +11,15 @@ import (
 	"path"
 	"strings"
 
-	"github.com/pvinject/pvinject/core/disk"
 	"github.com/pvinject/pvinject/core/drivers"
 	"github.com/pvinject/pvinject/core/drivers/inf"
 	"github.com/pvinject/pvinject/core/guest"
 	"github.com/pvinject/pvinject/core/image"
 	"github.com/pvinject/pvinject/core/journal"
 	"github.com/pvinject/pvinject/core/matrix"
-	"github.com/pvinject/pvinject/core/ntfs"
 	"github.com/pvinject/pvinject/core/partition"
 	"github.com/pvinject/pvinject/core/safety"
+	"github.com/pvinject/pvinject/core/target"
 )
 
 // ErrRequest marks an invalid Request (flag misuse), as opposed to a refusal.
@@ -65,11 +64,15 @@ const (
 
 const ethHeader = 14
 
-// BuildPlan opens the image read-only, detects the Windows on it, selects
-// the driver packages and computes every file and registry change with the
-// values they replace. It never writes. A plan with blockers is returned
-// with a nil error: Apply refuses it, the caller shows why.
-func BuildPlan(ctx context.Context, req Request) (*Plan, error) {
+// BuildPlan computes, from the target (the image opened read-only with its
+// chosen Windows installation), every file and registry change an injection
+// makes, with the values they replace; it selects the driver packages from
+// req.Drivers. It never writes. The plan is for the install t has selected:
+// the one the user chose, never another one found first. A nil t opens
+// req.Image itself (and selects its first install), for callers that plan
+// once. A plan with blockers is returned with a nil error: Apply refuses it,
+// the caller shows why.
+func BuildPlan(ctx context.Context, t *target.Target, req Request) (_ *Plan, err error) {
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
@@ -80,6 +83,7 @@ func BuildPlan(ctx context.Context, req Request) (*Plan, error) {
 	p := &Plan{Version: PlanVersion, Request: req, Target: req.Image}
 	p.Request.Logger = nil
 	p.Request.Opener = nil
+	p.Request.Source = nil
 	if req.Output != "" {
 		p.Target = req.Output
 	}
@@ -90,11 +94,21 @@ func BuildPlan(ctx context.Context, req Request) (*Plan, error) {
 	if journal.Exists(req.Image) {
 		return nil, journalRefusal(req.Image)
 	}
-	img, err := image.Open(req.Image, disk.Options{Opener: req.Opener})
-	if err != nil {
-		return nil, image.Named(req.Image, err)
+	if t == nil {
+		t, err = target.Open(ctx, req.Image, target.Options{Opener: req.Opener, OpenHive: guest.OpenHive, Logger: log})
+		if err != nil {
+			return nil, image.Named(req.Image, err)
+		}
+		defer func() {
+			if cerr := t.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("inject: close %s: %w", req.Image, cerr)
+			}
+		}()
+	} else if t.Path != req.Image {
+		return nil, fmt.Errorf("%w: the request names %s but the open image is %s", ErrRequest, req.Image, t.Path)
 	}
-	defer img.Close()
+	img := t.Image
+	p.hiveLogs = t.HiveLogs
 	p.SourceFormat = img.Format()
 	p.TargetFormat = p.SourceFormat
 	if req.Output != "" {
@@ -108,24 +122,29 @@ func BuildPlan(ctx context.Context, req Request) (*Plan, error) {
 
 	if req.InPlace && img.Info().ReadOnly {
 		p.Blockers = append(p.Blockers, safety.Finding{Severity: safety.Blocker, Code: "inject.format-read-only",
-			Message: fmt.Sprintf("%s (%s %s) can be read but not written in place", req.Image, img.Info().Format, img.Info().Subformat),
-			Remedy:  "write the result to a new image with --output PATH"})
+			Title:     "This image can only be read",
+			Message:   fmt.Sprintf("%s %s images can be read but not changed in place.", img.Info().Format, img.Info().Subformat),
+			Remedy:    "Write the result to a new image instead.",
+			CLIRemedy: "use --output NEW-IMAGE instead of --in-place"})
 	}
-	vol, part, wins, err := findWindows(img, log)
-	if err != nil {
-		return nil, err
+	in, ok := t.Install()
+	if !ok {
+		return nil, noWindowsError(t)
 	}
+	vol := t.Volume(in.Partition)
+	if vol == nil || vol.FS == nil {
+		return nil, fmt.Errorf("inject: partition %d of %s cannot be read", in.Partition, req.Image)
+	}
+	part := vol.Partition
 	p.Partition = PartitionRef{Index: part.Index, Start: part.Start, Size: part.Size}
-	w := wins[0]
-	if len(wins) > 1 {
-		p.Warnings = append(p.Warnings, safety.Finding{Severity: safety.Warning, Code: "inject.multiple-windows",
-			Message: fmt.Sprintf("%d Windows installations found; injecting into %s only", len(wins), w.SystemRoot)})
-	}
+	w := in.Windows
 	p.Guest = w
 	if len(w.ControlSets.Present) == 0 {
 		if w.ControlSet == "" {
 			p.Blockers = append(p.Blockers, safety.Finding{Severity: safety.Blocker, Code: "inject.no-control-set",
-				Message: "the SYSTEM hive has no ControlSetNNN key", Remedy: "check that this is a bootable Windows system volume"})
+				Title:   "The registry has no control set",
+				Message: "The SYSTEM registry hive of this Windows has no ControlSet key, so it cannot start.",
+				Remedy:  "Check that this is the system disk of a Windows that starts."})
 		} else {
 			p.Guest.ControlSets.Present = []string{w.ControlSet}
 		}
@@ -133,22 +152,29 @@ func BuildPlan(ctx context.Context, req Request) (*Plan, error) {
 	w = p.Guest
 	p.Blockers = append(p.Blockers, w.Safety.Blockers...)
 	p.Warnings = append(p.Warnings, w.Safety.Warnings...)
-	for _, f := range ntfs.Check(vol.Volume) {
+	for _, f := range vol.Checks {
 		addFinding(p, f)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 
-	src, err := drivers.OpenSource(req.Drivers, inf.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("inject: driver source %s: %w", req.Drivers, err)
+	src := req.Source
+	if src == nil {
+		if src, err = OpenSource(req.Drivers); err != nil {
+			return nil, err
+		}
+		defer src.Close()
+	} else if src.Path != req.Drivers {
+		return nil, fmt.Errorf("%w: the request names the driver source %s but %s is open", ErrRequest, req.Drivers, src.Path)
 	}
-	defer src.Close()
+	p.source = req.Source
 	if req.Set != "" && req.Set != "auto" && string(src.Kind) != req.Set {
 		p.Blockers = append(p.Blockers, safety.Finding{Severity: safety.Blocker, Code: "inject.set-mismatch",
-			Message: fmt.Sprintf("--set %s but %s looks like a %s source", req.Set, req.Drivers, src.Kind),
-			Remedy:  "point --drivers at the right source or use --set auto"})
+			Title:     "The driver source is of another kind",
+			Message:   fmt.Sprintf("%s was chosen as %s drivers but looks like a %s source.", req.Drivers, setWords(req.Set), setWords(string(src.Kind))),
+			Remedy:    "Choose the driver set that matches this source, or a source of the chosen kind.",
+			CLIRemedy: "point --drivers at the right source or use --set auto"})
 	}
 	p.DriverSet = DriverSet{Path: req.Drivers, Kind: string(src.Kind), Family: familyOf(src.Kind)}
 	if err := evaluateMatrix(p, src); err != nil {
@@ -160,8 +186,10 @@ func BuildPlan(ctx context.Context, req Request) (*Plan, error) {
 	if err != nil {
 		if errors.Is(err, drivers.ErrNoMatch) {
 			p.Blockers = append(p.Blockers, safety.Finding{Severity: safety.Blocker, Code: "inject.no-drivers",
-				Message: fmt.Sprintf("no driver package in %s fits %s %s: %v", req.Drivers, w.ProductName, w.Arch, err),
-				Remedy:  "use a driver source that has drivers for this Windows version and architecture"})
+				Title:   "No driver in the source fits this Windows",
+				Message: fmt.Sprintf("No driver package in %s is made for %s %s.", req.Drivers, w.ProductName, w.Arch),
+				Remedy:  "Choose a driver source that has drivers for this Windows version and architecture.",
+				Details: err.Error()})
 			return p, nil
 		}
 		return nil, fmt.Errorf("inject: select drivers for %s: %w", w.ProductName, err)
@@ -169,7 +197,7 @@ func BuildPlan(ctx context.Context, req Request) (*Plan, error) {
 	for _, r := range sel.Rejected {
 		p.Rejected = append(p.Rejected, Rejected{Name: r.Name, Path: r.Path, Reason: r.Reason})
 	}
-	reviewPackages(p, src, sel, inf.Arch(w.Arch))
+	reviewPackages(p, src.Source, sel, inf.Arch(w.Arch))
 	var pkgs []*drivers.Package
 	for _, c := range sel.Chosen {
 		pkgs = append(pkgs, c.Package)
@@ -181,7 +209,7 @@ func BuildPlan(ctx context.Context, req Request) (*Plan, error) {
 		return nil, err
 	}
 
-	pl := &planner{p: p, vol: vol, src: src, w: w, guestArch: inf.Arch(w.Arch), log: log}
+	pl := &planner{p: p, vol: vol.FS, src: src, w: w, guestArch: inf.Arch(w.Arch), log: log}
 	if err := pl.openHives(); err != nil {
 		return nil, err
 	}
@@ -223,91 +251,52 @@ func preflightTarget(p *Plan) {
 		if journal.Exists(p.Request.Image) {
 			r := journalRefusal(p.Request.Image)
 			p.Blockers = append(p.Blockers, safety.Finding{Severity: safety.Blocker, Code: "inject.journal-exists",
-				Message: r.Reason, Remedy: r.Remedy})
+				Title:     "pvinject already changed this image",
+				Message:   "An earlier run of pvinject changed this image and its rollback record is still beside it: that run was interrupted, or finished and was not kept yet.",
+				Remedy:    "Open the image again and choose Roll back to restore the original, or Keep to make the earlier change final.",
+				CLIRemedy: r.Remedy})
 		}
 		if err := image.RefuseIfParent(p.Request.Image); err != nil {
 			var r *safety.Refusal
 			if errors.As(err, &r) {
 				p.Blockers = append(p.Blockers, safety.Finding{Severity: safety.Blocker, Code: "inject.image-is-parent",
-					Message: r.Reason, Remedy: r.Remedy})
+					Title:     "Other disk images depend on this one",
+					Message:   capitalize(r.Reason) + ".",
+					Remedy:    "Write the result to a new image, or open the newest child (the disk the virtual machine runs from) instead.",
+					CLIRemedy: r.Remedy})
 			} else {
 				p.Warnings = append(p.Warnings, safety.Finding{Severity: safety.Warning, Code: "inject.children-unknown",
-					Message: fmt.Sprintf("could not check for child images: %v", err)})
+					Title:   "Could not check for images that depend on this one",
+					Message: "The image's folder could not be listed, so pvinject cannot tell whether other images use this one as their parent.",
+					Remedy:  "Check that the image's folder can be read, or write the result to a new image.",
+					Details: err.Error()})
 			}
 		}
 		return
 	}
 	if _, err := statFile(p.Request.Output); err == nil {
 		p.Blockers = append(p.Blockers, safety.Finding{Severity: safety.Blocker, Code: "inject.output-exists",
-			Message: fmt.Sprintf("the output %s already exists", p.Request.Output),
-			Remedy:  "choose a new file name; pvinject never overwrites an existing file"})
+			Title:   "The output file already exists",
+			Message: fmt.Sprintf("%s already exists, and pvinject never overwrites a file.", p.Request.Output),
+			Remedy:  "Choose a new file name for the result."})
 	}
 }
 
-// findWindows opens every NTFS partition read-only and returns the first
-// one that holds Windows.
-func findWindows(img disk.Image, log *slog.Logger) (*hiveMemo, partition.Partition, []guest.Windows, error) {
-	tab, err := partition.Read(img, img.Size())
-	if err != nil {
-		return nil, partition.Partition{}, nil, fmt.Errorf("inject: partition table: %w", err)
-	}
+// noWindowsError says why the target has nothing to inject into.
+func noWindowsError(t *target.Target) error {
 	var lastErr error = guest.ErrNoWindows
-	for _, part := range tab.Partitions {
-		if part.Filesystem != partition.FSNTFS {
-			if part.Filesystem == partition.FSBitLocker {
-				lastErr = &safety.Refusal{Subject: fmt.Sprintf("partition %d", part.Index),
-					Reason: "the partition is BitLocker-encrypted", Remedy: "decrypt it in Windows (or suspend and decrypt BitLocker) before injecting"}
-			}
-			continue
+	for _, p := range t.Partitions() {
+		if p.Filesystem == partition.FSBitLocker {
+			lastErr = &safety.Refusal{Subject: fmt.Sprintf("partition %d", p.Index),
+				Reason: "the partition is encrypted with BitLocker", Remedy: "turn BitLocker off for the drive in Windows before preparing the image"}
 		}
-		view, err := partition.View(img, part)
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		vol, err := ntfs.Open(view, view.Size(), ntfs.Options{Logger: log})
-		if err != nil {
-			log.Debug("partition not readable as NTFS", "index", part.Index, "err", err)
-			lastErr = fmt.Errorf("partition %d: %w", part.Index, err)
-			continue
-		}
-		memo := &hiveMemo{Volume: vol, files: map[string][]byte{}}
-		wins, err := guest.Detect(guest.FromNTFS(memo), guest.OpenHive)
-		if err != nil || len(wins) == 0 {
-			if err != nil && !errors.Is(err, guest.ErrNoWindows) {
-				lastErr = fmt.Errorf("partition %d: %w", part.Index, err)
-			}
-			continue
-		}
-		return memo, part, wins, nil
 	}
-	return nil, partition.Partition{}, nil, fmt.Errorf("inject: no Windows found on the image: %w", lastErr)
-}
-
-// hiveMemo keeps the bytes of the hives and logs that detection read, so the
-// planner does not read a 10-100 MiB hive from the image a second time
-// (BenchmarkInjectInPlace64G/real-win10-system-hive: 2x the hive size read
-// while planning before, 1x after). Only files under a config folder are
-// kept; other reads go straight to the volume.
-type hiveMemo struct {
-	*ntfs.Volume
-	files map[string][]byte
-}
-
-func memoKey(p string) string {
-	return strings.ToLower(strings.Trim(strings.ReplaceAll(p, "/", `\`), `\`))
-}
-
-func (m *hiveMemo) ReadFile(p string) ([]byte, error) {
-	k := memoKey(p)
-	if b, ok := m.files[k]; ok {
-		return b, nil
+	for _, v := range t.Volumes {
+		if v.Err != nil {
+			lastErr = fmt.Errorf("partition %d: %w", v.Partition.Index, v.Err)
+		}
 	}
-	b, err := m.Volume.ReadFile(p)
-	if err == nil && strings.Contains(k, `\system32\config\`) {
-		m.files[k] = b
-	}
-	return b, err
+	return fmt.Errorf("inject: no Windows found on the image: %w", lastErr)
 }
 
 func familyOf(k drivers.Kind) string {
@@ -321,7 +310,7 @@ func familyOf(k drivers.Kind) string {
 
 // evaluateMatrix records every set's verdict and applies the one for the
 // source's set.
-func evaluateMatrix(p *Plan, src *drivers.Source) error {
+func evaluateMatrix(p *Plan, src *Source) error {
 	sets, err := matrix.Builtin()
 	if err != nil {
 		return fmt.Errorf("inject: support matrix: %w", err)
@@ -344,27 +333,27 @@ func evaluateMatrix(p *Plan, src *drivers.Source) error {
 		}
 		p.Verdict = &v
 		if v.Verdict == matrix.Unsupported {
-			msg := "the driver set does not support this Windows"
-			remedy := ""
+			msg := "The driver set does not support this Windows."
+			remedy, source := "", ""
 			for _, r := range v.Reasons {
 				if r.Severity == "unsupported" {
-					msg = r.Message
-					remedy = r.Remedy
+					msg, remedy, source = r.Message, r.Remedy, r.Source
 					break
 				}
 			}
 			f := safety.Finding{Severity: safety.Blocker, Code: "inject.matrix-unsupported",
-				Message: fmt.Sprintf("%s: %s", v.Name, msg), Remedy: remedy, Source: "core/matrix " + v.DriverSet}
+				Title:   v.Name + " does not support this Windows",
+				Message: msg, Remedy: remedy, Source: source}
 			if p.Request.AllowUnsupported {
 				f.Severity = safety.Warning
 				f.Message += " (overridden by the user)"
 			} else if f.Remedy == "" {
-				f.Remedy = "use a driver set that supports this Windows, or override explicitly if you know it works"
+				f.Remedy = "Choose a driver set that supports this Windows."
 			}
 			addFinding(p, f)
 		}
 		for _, r := range v.Reasons {
-			if r.Severity != "unsupported" {
+			if r.Severity != "unsupported" && !r.Guest {
 				p.Warnings = append(p.Warnings, safety.Finding{Severity: safety.Warning, Code: "matrix.warning",
 					Message: r.Message, Remedy: r.Remedy, Source: r.Source})
 			}
@@ -418,5 +407,27 @@ func slashToGuest(p string) string { return strings.ReplaceAll(path.Clean(p), "/
 func journalRefusal(img string) *safety.Refusal {
 	return &safety.Refusal{Subject: img,
 		Reason: "the image has a pvinject journal: an earlier injection was interrupted, or finished and was not accepted yet",
-		Remedy: "run `pvinject rollback IMAGE` to restore the original, or accept the earlier injection first"}
+		Remedy: "run `pvinject rollback IMAGE` to restore the original, or `pvinject accept IMAGE` to keep the earlier injection"}
+}
+
+// setWords names a driver set (a --set value) for people.
+func setWords(set string) string {
+	switch set {
+	case string(drivers.KindVirtioWin):
+		return "virtio-win"
+	case string(drivers.KindOracleVMPV):
+		return "Oracle VM PV"
+	case string(drivers.KindXenPV):
+		return "Xen PV"
+	case string(drivers.KindFolder):
+		return "INF folder"
+	}
+	return set
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

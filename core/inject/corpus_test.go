@@ -59,7 +59,7 @@ func TestCorpusINFsPlan(t *testing.T) {
 	t.Run("viostor 0.1.208 on Server 2012 R2: DriverDatabase with Version from its DriverVer", func(t *testing.T) {
 		drv, text := corpusFolder(t, fx, "inf/virtio-win-built/viostor_0.1.208_2k12R2_amd64.inf", "2k12R2/amd64")
 		img := testenv.CopyInto(t, filepath.Join(fx, "disks", "2k12r2-x64.raw"), t.TempDir())
-		p, err := BuildPlan(ctx, Request{Image: img, Drivers: drv, Set: "inf", InPlace: true})
+		p, err := BuildPlan(ctx, nil, Request{Image: img, Drivers: drv, Set: "inf", InPlace: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +93,7 @@ func TestCorpusINFsPlan(t *testing.T) {
 	t.Run("viostor 2009 on Windows 7 x86: CriticalDeviceDatabase, no DriverDatabase", func(t *testing.T) {
 		drv, _ := corpusFolder(t, fx, "inf/virtio-win-built/viostor_wlh_2009.inf", "w7/x86")
 		img := testenv.CopyInto(t, filepath.Join(fx, "disks", "7-sp0-x86.raw"), t.TempDir())
-		p, err := BuildPlan(ctx, Request{Image: img, Drivers: drv, Set: "inf", InPlace: true})
+		p, err := BuildPlan(ctx, nil, Request{Image: img, Drivers: drv, Set: "inf", InPlace: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +126,7 @@ func TestCorpusINFsPlan(t *testing.T) {
 				t.Fatal(err)
 			}
 			img := testenv.CopyInto(t, filepath.Join(fx, "disks", "2k22.raw"), t.TempDir())
-			p, err := BuildPlan(ctx, Request{Image: img, Drivers: drv, Set: "inf", InPlace: true})
+			p, err := BuildPlan(ctx, nil, Request{Image: img, Drivers: drv, Set: "inf", InPlace: true})
 			var said string
 			switch {
 			case err != nil:

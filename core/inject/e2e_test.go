@@ -69,7 +69,7 @@ func TestInjectEndToEnd(t *testing.T) {
 			beforeVol := volumeOf(t, img)
 			before := tree(t, beforeVol)
 
-			p, err := BuildPlan(context.Background(), c.request(dir, img))
+			p, err := BuildPlan(context.Background(), nil, c.request(dir, img))
 			if err != nil {
 				t.Fatal(err)
 			}

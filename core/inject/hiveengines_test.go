@@ -42,7 +42,7 @@ func TestHiveEnginesAgreeOnPlans(t *testing.T) {
 			// plan some deletions libhivex cannot make).
 			t.Setenv(hive.EngineEnv, hive.EngineHivex)
 			img := testenv.CopyInto(t, filepath.Join(dir, "disks", c.guest+"."+c.ext), t.TempDir())
-			p, err := BuildPlan(context.Background(), c.request(dir, img))
+			p, err := BuildPlan(context.Background(), nil, c.request(dir, img))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,8 +13,8 @@ import (
 var parallelsServices = []string{"prl_boot", "prl_dd", "prl_eth5", "prl_fs", "prl_memdev", "prl_mouf", "prl_pv32",
 	"prl_pv64", "prl_scsi", "prl_sound", "prl_strg", "prl_tg", "prl_time", "prl_uprof", "prl_va"}
 
-const srcOldStack = "old PV stack disabled, not deleted, so its uninstaller and a rollback still work (virt-v2v convert_windows.ml:545; facts §3.3)"
-const srcFilter = "a disabled service left in a class filter list gives 0x7B (facts §3.3, QubesOS/qubes-issues#1078)"
+const srcOldStack = "old paravirtual drivers disabled, not deleted, so their uninstaller and a rollback still work (as virt-v2v does)"
+const srcFilter = "a disabled driver left in a device class filter list stops Windows at boot with 0x7B (Qubes OS issue 1078)"
 
 // oldStacks disables the services of paravirtual stacks of another family
 // (Start=4 in every control set), removes them from every class's

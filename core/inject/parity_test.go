@@ -32,7 +32,7 @@ func TestParityWithVirtCustomize(t *testing.T) {
 	} {
 		t.Run(c.disk, func(t *testing.T) {
 			img := testenv.CopyInto(t, filepath.Join(dir, "disks", c.disk+".raw"), t.TempDir())
-			p, err := BuildPlan(context.Background(), Request{Image: img, Drivers: filepath.Join(dir, "drivers", "virtio-tree"), InPlace: true})
+			p, err := BuildPlan(context.Background(), nil, Request{Image: img, Drivers: filepath.Join(dir, "drivers", "virtio-tree"), InPlace: true})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -44,6 +44,9 @@ type Request struct {
 	// Opener opens the image's host files for planning (tests count bytes
 	// through it); nil is the host filesystem.
 	Opener disk.Opener `json:"-"`
+	// Source is the driver source at Drivers, already open, so a run that
+	// plans several times reads it once; nil opens Drivers for this plan.
+	Source *Source `json:"-"`
 }
 
 // Plan is everything an injection will do, computed without writing. It is
@@ -74,6 +77,13 @@ type Plan struct {
 	HostAdvice  []string         `json:"host_advice"`
 	OldStacks   []OldStack       `json:"old_stacks,omitempty"`
 	GuestReport string           `json:"guest_report"` // guest path of the copy of the report
+
+	// source is Request.Source, kept so Apply reads the driver files from
+	// the cache the plan filled instead of the folder or ISO again.
+	source *Source
+	// hiveLogs are the transaction logs the user supplied for the target
+	// (target.Options.HiveLogs): Apply replays them as planning did.
+	hiveLogs map[string][]byte
 }
 
 // PlanVersion is the current Plan format.

@@ -12,6 +12,7 @@ import (
 	"github.com/pvinject/pvinject/core/guest"
 	"github.com/pvinject/pvinject/core/hive"
 	"github.com/pvinject/pvinject/core/safety"
+	"github.com/pvinject/pvinject/core/target"
 )
 
 // Hive names as the plan spells them.
@@ -23,8 +24,8 @@ const (
 // planner computes a Plan against the read-only volume and hives.
 type planner struct {
 	p         *Plan
-	vol       *hiveMemo
-	src       *drivers.Source
+	vol       *target.Memo
+	src       *Source
 	w         guest.Windows
 	guestArch inf.Arch
 	log       *slog.Logger
@@ -85,7 +86,7 @@ func (pl *planner) openHives() error {
 			return fmt.Errorf("inject: open %s hive: %w", name, err)
 		}
 		pl.hives[name] = h
-		if err := h.Writable(); err != nil {
+		if err := h.Writable(); err != nil && !hasDirtyBlocker(pl.p) {
 			f := hiveRefusalFinding(name, err)
 			addFinding(pl.p, f)
 		}
@@ -237,9 +238,22 @@ func (pl *planner) build(ctx context.Context, sel *drivers.Selection) error {
 // hiveRefusalFinding turns core/hive's refusal to write into a blocker.
 func hiveRefusalFinding(name string, err error) safety.Finding {
 	f := safety.Finding{Severity: safety.Blocker, Code: "hive.not-writable",
-		Message: fmt.Sprintf("the %s hive cannot be written safely: %v", name, err),
-		Remedy:  "boot Windows once and shut it down cleanly (not hibernate / Fast Startup), then try again"}
+		Title:   "The " + name + " registry hive cannot be written safely",
+		Message: "Writing the " + name + " hive now could lose changes Windows has not saved into it.",
+		Remedy:  "Start the virtual machine, shut Windows down fully (not hibernate, Fast Startup off), then open the image again.",
+		Details: err.Error()}
 	return f
+}
+
+// hasDirtyBlocker reports whether detection already said a hive is dirty
+// (the same problem as hive.not-writable, said once).
+func hasDirtyBlocker(p *Plan) bool {
+	for _, f := range p.Blockers {
+		if strings.HasPrefix(f.Code, "hive.dirty_") {
+			return true
+		}
+	}
+	return false
 }
 
 func warn(code, msg string) safety.Finding {

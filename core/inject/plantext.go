@@ -27,10 +27,11 @@ func WritePlanText(w io.Writer, p *Plan) error {
 	if p.Verdict != nil {
 		ew.printf("Verdict:     %s\n", p.Verdict.Verdict)
 	}
+	// The command line's own words: its remedy names the flags.
 	for _, f := range p.Blockers {
 		ew.printf("BLOCKER:     %s", f.Message)
-		if f.Remedy != "" {
-			ew.printf(" -- %s", f.Remedy)
+		if r := f.Refusal("").Remedy; r != "" {
+			ew.printf(" -> %s", r)
 		}
 		ew.printf("\n")
 	}

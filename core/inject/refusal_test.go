@@ -24,13 +24,13 @@ func TestRefusals(t *testing.T) {
 		{"unsupported OS without override", "2k22", filepath.Join(dir, "drivers", "oracle"), "inject.matrix-unsupported"},
 		{"unsigned on x64 without --allow-unsigned", "10-x64-virtio", filepath.Join(dir, "drivers", "folder", "nocat"), "drivers.catalog"},
 		{"hibernated guest", "hiber-2k22", virtio, "hibern"},
-		{"dirty hive without logs", "dirty-10-x86", virtio, "hive.not-writable"},
+		{"dirty hive without logs", "dirty-10-x86", virtio, "hive.dirty_no_logs"}, // said once, by detection
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			img := testenv.CopyInto(t, filepath.Join(dir, "disks", c.disk+".raw"), t.TempDir())
 			sum := testenv.FileSHA256(t, img)
-			p, err := BuildPlan(context.Background(), Request{Image: img, Drivers: c.drivers, InPlace: true})
+			p, err := BuildPlan(context.Background(), nil, Request{Image: img, Drivers: c.drivers, InPlace: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,7 +69,7 @@ func TestRefusals(t *testing.T) {
 func TestAllowUnsigned(t *testing.T) {
 	dir := fixture(t)
 	img := filepath.Join(dir, "disks", "10-x64-virtio.raw")
-	p, err := BuildPlan(context.Background(), Request{Image: img, Drivers: filepath.Join(dir, "drivers", "folder", "nocat"),
+	p, err := BuildPlan(context.Background(), nil, Request{Image: img, Drivers: filepath.Join(dir, "drivers", "folder", "nocat"),
 		Output: filepath.Join(t.TempDir(), "out.qcow2"), AllowUnsigned: true})
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestAllowUnsigned(t *testing.T) {
 func TestUnsigned32Bit(t *testing.T) {
 	dir := fixture(t)
 	img := testenv.CopyInto(t, filepath.Join(dir, "disks", "10-x86.raw"), t.TempDir())
-	p, err := BuildPlan(context.Background(), Request{Image: img, Drivers: filepath.Join(dir, "unsigned-x86"), InPlace: true})
+	p, err := BuildPlan(context.Background(), nil, Request{Image: img, Drivers: filepath.Join(dir, "unsigned-x86"), InPlace: true})
 	if err != nil {
 		t.Fatal(err)
 	}

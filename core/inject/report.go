@@ -111,7 +111,7 @@ func (pl *planner) hostAdvice() {
 			}
 		}
 		if p.Options.MTU != 0 {
-			a = append(a, fmt.Sprintf("QEMU/KVM: give the NIC host_mtu=%d (-device virtio-net-pci,host_mtu=%d; libvirt <mtu size='%d'/>): netkvm then takes the MTU from the host and overrides the registry (ParaNdis_Common.cpp:637).", p.Options.MTU, p.Options.MTU, p.Options.MTU))
+			a = append(a, fmt.Sprintf("QEMU/KVM: give the NIC host_mtu=%d (-device virtio-net-pci,host_mtu=%d; libvirt <mtu size='%d'/>): netkvm then takes the MTU from the host and overrides the registry setting (virtio-win NetKVM driver).", p.Options.MTU, p.Options.MTU, p.Options.MTU))
 		}
 		switch p.Options.WriteCache {
 		case "off":
@@ -217,8 +217,8 @@ var htmlTmpl = template.Must(template.New("r").Funcs(template.FuncMap{"short": s
 </head><body>
 <h1>pvinject report</h1>
 <p>Image: <code>{{.Plan.Target}}</code>{{if .Applied}} &mdash; applied {{.Finished.Format "2006-01-02 15:04:05 MST"}}, verification {{if .Verify.OK}}passed{{else}}FAILED{{end}} ({{.Verify.Files}} files, {{.Verify.Values}} registry values){{else}} &mdash; planned changes{{end}}</p>
-{{if .Plan.Blockers}}<h2 class="b">Blockers</h2><ul>{{range .Plan.Blockers}}<li class="b">{{.Message}} {{if .Remedy}}&rarr; {{.Remedy}}{{end}}</li>{{end}}</ul>{{end}}
-{{if .Plan.Warnings}}<h2 class="w">Warnings</h2><ul>{{range .Plan.Warnings}}<li class="w">{{.Message}} {{if .Remedy}}&rarr; {{.Remedy}}{{end}}</li>{{end}}</ul>{{end}}
+{{if .Plan.Blockers}}<h2 class="b">Blockers</h2><ul>{{range .Plan.Blockers}}<li class="b">{{if .Title}}<b>{{.Title}}</b>: {{end}}{{.Message}} {{if .Remedy}}&rarr; {{.Remedy}}{{end}}</li>{{end}}</ul>{{end}}
+{{if .Plan.Warnings}}<h2 class="w">Warnings</h2><ul>{{range .Plan.Warnings}}<li class="w">{{if .Title}}<b>{{.Title}}</b>: {{end}}{{.Message}} {{if .Remedy}}&rarr; {{.Remedy}}{{end}}</li>{{end}}</ul>{{end}}
 {{if .Applied}}{{if .Boot.Checked}}{{if .Boot.OK}}<h2>Boot check: Windows will boot</h2>{{else}}<h2 class="b">Boot check: Windows will NOT boot</h2>{{end}}{{else}}<h2 class="b">Boot check could not run</h2>{{end}}<ul>{{range .Boot.Summary}}<li>{{.}}</li>{{end}}</ul>{{end}}
 {{with .Plan.Consents}}<h2 class="w">Risks you accepted</h2><ul>{{range .}}<li class="w">{{.}}</li>{{end}}</ul>{{end}}
 <h2>Guest</h2>

@@ -33,7 +33,7 @@ func TestStorageWithoutArchIsBlocker(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(src, "viostor.sys"), append([]byte("MZ"), make([]byte, 510)...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := BuildPlan(context.Background(), Request{Image: filepath.Join(dir, "disks", "7-sp0-x86.raw"), Drivers: src,
+	p, err := BuildPlan(context.Background(), nil, Request{Image: filepath.Join(dir, "disks", "7-sp0-x86.raw"), Drivers: src,
 		Output: filepath.Join(t.TempDir(), "out.qcow2")})
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +70,7 @@ func TestIncompleteNICDriverIsSaid(t *testing.T) {
 	for _, f := range []string{"netkvm.inf", "netkvm.cat"} { // netkvm.sys left out
 		copyFile(t, filepath.Join(vt, "NetKVM", "w7", "x86", f), filepath.Join(src, f))
 	}
-	p, err := BuildPlan(context.Background(), Request{Image: filepath.Join(dir, "disks", "7-sp0-x86.raw"), Drivers: src,
+	p, err := BuildPlan(context.Background(), nil, Request{Image: filepath.Join(dir, "disks", "7-sp0-x86.raw"), Drivers: src,
 		Output: filepath.Join(t.TempDir(), "out.qcow2")})
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +108,7 @@ func TestAllowUnsignedIsNotGreen(t *testing.T) {
 	// An amd64 PE with no signature and no catalog: the guest tree's cmd.exe stand-in.
 	copyFile(t, filepath.Join(dir, "guests", "trees", "11-x64", "Windows", "System32", "cmd.exe"), filepath.Join(src, "viostor.sys"))
 	out := filepath.Join(t.TempDir(), "out.qcow2")
-	p, err := BuildPlan(context.Background(), Request{Image: filepath.Join(dir, "disks", "11-x64.raw"), Drivers: src,
+	p, err := BuildPlan(context.Background(), nil, Request{Image: filepath.Join(dir, "disks", "11-x64.raw"), Drivers: src,
 		Output: out, AllowUnsigned: true})
 	if err != nil {
 		t.Fatal(err)

@@ -51,11 +51,11 @@ func (pl *planner) stagePackage(c drivers.Choice) (PackagePlan, error) {
 			continue
 		}
 		seen[strings.ToLower(rel)] = true
-		data, err := readSourceFile(pl.src.FS, sp)
+		data, err := pl.src.ReadFile(sp)
 		if err != nil {
 			return pp, fmt.Errorf("inject: %s: %w", pkg.INFName, err)
 		}
-		reason := "staged for pnputil at first boot (virt-v2v convert_windows.ml:354; facts §3.1, §3.2)"
+		reason := "staged for pnputil to install at first boot, as virt-v2v does"
 		pl.addFile(dir+`\`+slashToGuest(rel), data, sp, reason, false)
 	}
 	pl.stageNames = append(pl.stageNames, name)
@@ -83,7 +83,7 @@ func (pl *planner) installer() error {
 		if f == "" {
 			continue
 		}
-		data, err := readSourceFile(pl.src.FS, f)
+		data, err := pl.src.ReadFile(f)
 		if err != nil {
 			return fmt.Errorf("inject: installer: %w", err)
 		}
@@ -134,7 +134,7 @@ func (pl *planner) devicePath() {
 	}
 	nv := hive.ExpandSZ(strings.Join(parts, ";"))
 	nv.Type = typ
-	pl.set(HiveSoftware, key, "DevicePath", nv, "virt-v2v convert_windows.ml:620 DevicePath append (facts §2.7)")
+	pl.set(HiveSoftware, key, "DevicePath", nv, "lets Plug and Play find the staged drivers (DevicePath, as virt-v2v sets it)")
 }
 
 // suppressNewHardwareUI keeps XP/2003's Found New Hardware wizard from
@@ -144,7 +144,7 @@ func (pl *planner) suppressNewHardwareUI() {
 	if pl.w.Major != 5 {
 		return
 	}
-	src := "virt-v2v convert_windows.ml:405 New Hardware wizard suppressed until PnP settles (facts §2.7)"
+	src := "the New Hardware wizard stays quiet until Plug and Play has installed the drivers (as virt-v2v does)"
 	if pl.w.Minor == 1 && pl.w.Arch == "x86" {
 		k := `Policies\Microsoft\Windows\DeviceInstall\Settings`
 		pl.set(HiveSoftware, k, "SuppressNewHWUI", hive.DWord(1), src)
@@ -206,8 +206,8 @@ func (pl *planner) firstBoot() error {
 	}
 	pl.p.FirstBoot = cfg
 	pl.addFile(sysRoot(pl.w)+`\`+firstboot.Dir+`\firstboot.cmd`, []byte(script), "generated:core/firstboot",
-		"first-boot runner: installs the staged packages with pnputil, applies MTU and write cache, removes itself (facts §3.2)", true)
-	const src = "first-boot service started by the SCM as LocalSystem before logon (libguestfs-common firstboot.ml; facts §3.2), in every control set"
+		"first-boot runner: installs the staged packages with pnputil, applies MTU and write cache, removes itself", true)
+	const src = "first-boot service, started by Windows as LocalSystem before anyone logs on (as libguestfs firstboot does), in every control set"
 	for _, cs := range pl.w.ControlSets.Present {
 		k := cs + `\Services\` + firstboot.ServiceName
 		pl.set(HiveSystem, k, "Type", hive.DWord(0x10), src)

@@ -22,12 +22,12 @@ var knownIDs = map[string][]string{
 
 // Sources cited by the boot-critical operations.
 const (
-	srcServices = "virt-v2v inject_virtio_win.ml:272 Services key (facts §2.2), written in every ControlSetNNN (facts §1.4)"
-	srcINFSvc   = "INF service install section %s (facts §2.2)"
-	srcCDD      = "virt-v2v inject_virtio_win.ml:283 CriticalDeviceDatabase (facts §2.3)"
-	srcDDB      = "virt-v2v inject_virtio_win.ml:296 DriverDatabase (facts §2.4)"
-	srcVersion  = "seed patch: DriverPackages Version from the INF ClassGuid and DriverVer (virt-v2v cc162b49; facts §2.4)"
-	srcOverride = "StartOverride overrides Start=0 so the boot driver would not load (facts §2.6)"
+	srcServices = "the boot driver's service, as virt-v2v writes it, in every control set"
+	srcINFSvc   = "as the driver's INF installs it (section %s)"
+	srcCDD      = "lets Windows bind the boot driver to its disk controller at the first boot (CriticalDeviceDatabase, as virt-v2v writes it)"
+	srcDDB      = "registers the driver package with Windows 8 and later (DriverDatabase, as virt-v2v writes it)"
+	srcVersion  = "the driver package's version, from its INF (without it Windows 10 stops at the second boot with 0x7B; virt-v2v fix cc162b49)"
+	srcOverride = "StartOverride would override Start=0 so the boot driver would not load"
 )
 
 // pvinjectINF is the DriverDatabase INF name for a boot driver. Like
@@ -143,12 +143,12 @@ func (pl *planner) serviceKey(pkg *drivers.Package, svc inf.Service, section str
 	if srcFile == nil {
 		return fmt.Errorf("inject: %s: service %s binary %s not found in the package", pkg.INFName, svc.Name, bin)
 	}
-	data, err := readSourceFile(pl.src.FS, srcFile.Path)
+	data, err := pl.src.ReadFile(srcFile.Path)
 	if err != nil {
 		return fmt.Errorf("inject: %w", err)
 	}
 	pl.addFile(sysRoot(pl.w)+`\System32\drivers\`+strings.ToLower(bin), data, srcFile.Path,
-		"boot-start driver binary where ImagePath points (virt-v2v inject_virtio_win.ml copies it to system32\\drivers; facts §3.1)", false)
+		"boot driver, where its service's ImagePath points (as virt-v2v copies it)", false)
 
 	infSrc := fmt.Sprintf(srcINFSvc, svc.InstallSection)
 	for _, cs := range pl.w.ControlSets.Present {

@@ -18,7 +18,7 @@ import (
 
 func planFor(t *testing.T, img, drivers string) *Plan {
 	t.Helper()
-	p, err := BuildPlan(context.Background(), Request{Image: img, Drivers: drivers, InPlace: true, MTU: 1500})
+	p, err := BuildPlan(context.Background(), nil, Request{Image: img, Drivers: drivers, InPlace: true, MTU: 1500})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestCrashThenRollback(t *testing.T) {
 			t.Fatalf("after %d of %d writes: no error", n, total)
 		}
 		if n == 1 || n == total/2 || n == total-1 {
-			if _, err := BuildPlan(context.Background(), Request{Image: img, Drivers: drv, InPlace: true}); !isRefusal(err) {
+			if _, err := BuildPlan(context.Background(), nil, Request{Image: img, Drivers: drv, InPlace: true}); !isRefusal(err) {
 				t.Errorf("after a crash at write %d the next plan is not refused: %v", n, err)
 			}
 		}
@@ -98,7 +98,7 @@ func TestCrashThenRollback(t *testing.T) {
 }
 
 func planFor2(t *testing.T, img, drv string) *Plan {
-	p, err := BuildPlan(context.Background(), Request{Image: img, Drivers: drv, InPlace: true})
+	p, err := BuildPlan(context.Background(), nil, Request{Image: img, Drivers: drv, InPlace: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestJournalKeptAndAccept(t *testing.T) {
 	if err := Verify(context.Background(), img); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := BuildPlan(context.Background(), Request{Image: img, Drivers: drv, InPlace: true}); !isRefusal(err) {
+	if _, err := BuildPlan(context.Background(), nil, Request{Image: img, Drivers: drv, InPlace: true}); !isRefusal(err) {
 		t.Fatalf("second inject not refused: %v", err)
 	}
 	// A plan made before the first run finished is refused by Apply too.
@@ -182,7 +182,7 @@ func TestOutput(t *testing.T) {
 	src := filepath.Join(dir, "disks", "7-sp0-x86.raw")
 	sum := testenv.FileSHA256(t, src)
 	out := filepath.Join(t.TempDir(), "out.qcow2")
-	p, err := BuildPlan(context.Background(), Request{Image: src, Drivers: filepath.Join(dir, "drivers", "virtio-tree"), Output: out})
+	p, err := BuildPlan(context.Background(), nil, Request{Image: src, Drivers: filepath.Join(dir, "drivers", "virtio-tree"), Output: out})
 	if err != nil {
 		t.Fatal(err)
 	}

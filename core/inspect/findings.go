@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/pvinject/pvinject/core/disk"
@@ -24,16 +25,34 @@ const (
 	CodePendingJournal = "inspect.pending_journal"
 )
 
+// Documents a user can look up, named by the findings.
 const (
-	factsSection = "docs/injection-facts.md §5"
-	hypervNote   = "docs/injection-facts.md (Hyper-V: changing a parent VHD destroys its snapshots)"
+	srcBitLocker = "Microsoft: BitLocker recovery guide (manage-bde -off)"
+	srcLDM       = "Microsoft: Change a dynamic disk back to a basic disk"
+	srcHyperV    = "Microsoft: Hyper-V checkpoints (editing a parent virtual hard disk breaks its children)"
 )
+
+func noTableFinding() safety.Finding {
+	return safety.Finding{Severity: safety.Blocker, Code: CodeNoTable,
+		Title:   "This does not look like a Windows system disk",
+		Message: "The file has no partition table and no file system pvinject recognises: it may be blank, encrypted as a whole, or not a disk image at all.",
+		Remedy:  "Choose the disk image of the Windows virtual machine's system disk."}
+}
+
+func ntfsUnreadableFinding(err error) safety.Finding {
+	return safety.Finding{Severity: safety.Warning, Code: CodeNTFSOpen,
+		Title:   "An NTFS volume cannot be read",
+		Message: "pvinject could not read this NTFS volume, so it cannot look for Windows on it.",
+		Remedy:  "Start the virtual machine, run chkdsk /f on the volume, shut Windows down fully, then open the image again.",
+		Details: err.Error()}
+}
 
 func noWindowsFinding() safety.Finding {
 	return safety.Finding{Severity: safety.Warning, Code: CodeNoWindows,
-		Message: "no Windows installation found on any partition",
-		Remedy: "check that this is the Windows system disk of the VM (not a data disk); an encrypted (BitLocker) " +
-			"or dynamic-disk system volume cannot be read: see the other findings"}
+		Title:   "No Windows installation found",
+		Message: "No partition of this disk holds a Windows folder with its registry.",
+		Remedy: "Check that this is the system disk of the Windows virtual machine, not a data disk. An encrypted " +
+			"(BitLocker) or dynamic-disk system volume cannot be read: see the other findings."}
 }
 
 // encryptedFindings reports BitLocker and LDM partitions. They are blockers
@@ -50,47 +69,73 @@ func encryptedFindings(parts []partition.Partition, windowsFound bool) []safety.
 		switch p.Filesystem {
 		case partition.FSBitLocker:
 			out = append(out, safety.Finding{Severity: sev, Code: CodeBitLocker,
-				Message: fmt.Sprintf("partition %d is encrypted with BitLocker; its contents cannot be read or changed offline", p.Index),
-				Remedy: "in Windows, suspend protection and decrypt the drive (manage-bde -off C:), " +
-					"wait until decryption completes, shut down, then try again",
-				Source: factsSection})
+				Title:   "A partition is encrypted with BitLocker",
+				Message: fmt.Sprintf("Partition %d is encrypted with BitLocker; its contents cannot be read or changed while the machine is off.", p.Index),
+				Remedy: "In Windows, turn BitLocker off for the drive (manage-bde -off C:), wait until decryption completes, " +
+					"shut down, then open the image again.",
+				Source: srcBitLocker})
 		case partition.FSLDM:
 			ldm = append(ldm, fmt.Sprint(p.Index))
 		}
 	}
 	if len(ldm) > 0 {
-		msg := "the disk is a dynamic disk (LDM partitions " + strings.Join(ldm, ", ") + "); pvinject reads basic disks only"
+		msg := "The disk is a dynamic disk (partitions " + strings.Join(ldm, ", ") + "); pvinject reads basic disks only"
 		if windowsFound {
-			msg += ", so volumes on the dynamic part are not inspected"
+			msg += ", so volumes on the dynamic part are not looked at"
 		}
-		out = append(out, safety.Finding{Severity: sev, Code: CodeLDM, Message: msg,
-			Remedy: "convert the system disk back to a basic disk in Windows (Disk Management, or a tool that " +
-				"converts without data loss), shut down, then try again; or install the drivers from inside the running guest",
-			Source: factsSection})
+		out = append(out, safety.Finding{Severity: sev, Code: CodeLDM,
+			Title:   "The disk is a dynamic disk",
+			Message: msg + ".",
+			Remedy: "Convert the system disk back to a basic disk in Windows (Disk Management, or a tool that " +
+				"converts without data loss), shut down, then open the image again; or install the drivers from inside the running guest.",
+			Source: srcLDM})
 	}
 	return out
 }
 
 func childrenFinding(path string, children []string) safety.Finding {
 	return safety.Finding{Severity: safety.Warning, Code: CodeHasChildren,
-		Message: fmt.Sprintf("%s is the parent (backing file) of %s; changing it in place would corrupt every child, so in-place writes are refused",
-			path, strings.Join(children, ", ")),
-		Remedy: "write the result to a new image (--output), or inject into the newest child (the disk the VM actually runs from) instead",
-		Source: hypervNote}
+		Title: "Other disk images depend on this one",
+		Message: fmt.Sprintf("%s is the parent (backing file) of %s; changing it in place would corrupt every one of them, so it will not be changed in place.",
+			filepath.Base(path), strings.Join(baseNames(children), ", ")),
+		Remedy:    "Write the result to a new image, or prepare the newest child (the disk the virtual machine runs from) instead.",
+		CLIRemedy: "use --output NEW-IMAGE, or inject into the newest child instead",
+		Source:    srcHyperV}
+}
+
+func childrenUnknownFinding(err error) safety.Finding {
+	return safety.Finding{Severity: safety.Warning, Code: CodeHasChildren,
+		Title:     "Could not check for images that depend on this one",
+		Message:   "The image's folder could not be listed, so pvinject cannot tell whether other images use this one as their parent.",
+		Remedy:    "Check that the image's folder can be read, or write the result to a new image.",
+		CLIRemedy: "check the folder's permissions, or use --output NEW-IMAGE",
+		Details:   err.Error()}
+}
+
+func baseNames(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = filepath.Base(p)
+	}
+	return out
 }
 
 func readOnlyFormatFinding(info disk.Info) safety.Finding {
 	return safety.Finding{Severity: safety.Warning, Code: CodeReadOnlyFormat,
-		Message: fmt.Sprintf("%s %s images can be read but not written in place by pvinject", info.Format, info.Subformat),
-		Remedy:  "write the result to a new image with --output (e.g. --output disk.qcow2 or disk.vmdk)"}
+		Title:     "This image can only be read",
+		Message:   fmt.Sprintf("%s %s images can be read but not changed in place by pvinject.", info.Format, info.Subformat),
+		Remedy:    "Write the result to a new image (qcow2, VHDX or VMDK).",
+		CLIRemedy: "use --output NEW-IMAGE (e.g. disk.qcow2 or disk.vmdk)"}
 }
 
 func vhdxLogFinding(path string) safety.Finding {
 	return safety.Finding{Severity: safety.Warning, Code: CodeVHDXLog,
-		Message: fmt.Sprintf("%s was not closed cleanly: its VHDX log holds changes; inspection replayed them in memory, "+
-			"and an in-place injection replays them into the file first", path),
-		Remedy: "shut the VM down cleanly in Hyper-V (or attach and detach the disk once) before injecting, " +
-			"or write the result to a new image (--output) so the original stays untouched"}
+		Title: "The VHDX file was not closed cleanly",
+		Message: fmt.Sprintf("%s holds changes in its log that were not yet written into the disk; pvinject reads them, "+
+			"and writing in place stores them into the file first.", filepath.Base(path)),
+		Remedy: "Shut the virtual machine down cleanly in Hyper-V (or attach and detach the disk once) first, " +
+			"or write the result to a new image so the original stays untouched.",
+		CLIRemedy: "or use --output NEW-IMAGE so the original stays untouched"}
 }
 
 // vhdxLogPending reports whether a VHDX file's current header names a log
@@ -115,10 +160,10 @@ func vhdxLogPending(b disk.Backing) bool {
 // prefixed marks a finding as coming from another partition than the
 // chosen install's: nothing is written there, so it can only warn.
 func prefixed(index int, f safety.Finding) safety.Finding {
-	f.Message = fmt.Sprintf("partition %d: %s", index, f.Message)
+	f.Message = fmt.Sprintf("On partition %d: %s", index, f.Message)
 	if f.Severity == safety.Blocker {
 		f.Severity = safety.Warning
-		f.Message += " (not the partition pvinject writes to)"
+		f.Message += " Nothing is written to that partition."
 	}
 	return f
 }

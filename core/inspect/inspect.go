@@ -2,7 +2,6 @@ package inspect
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 
@@ -11,15 +10,15 @@ import (
 	"github.com/pvinject/pvinject/core/image"
 	"github.com/pvinject/pvinject/core/journal"
 	"github.com/pvinject/pvinject/core/matrix"
-	"github.com/pvinject/pvinject/core/netid"
-	"github.com/pvinject/pvinject/core/ntfs"
-	"github.com/pvinject/pvinject/core/partition"
-	"github.com/pvinject/pvinject/core/safety"
+	"github.com/pvinject/pvinject/core/target"
 )
 
 // ErrNoSuchInstall is wrapped when Options.Install names an install that
 // does not exist.
-var ErrNoSuchInstall = errors.New("inspect: no such Windows installation")
+var ErrNoSuchInstall = target.ErrNoSuchInstall
+
+// ErrWriteAttempt is wrapped when anything below Inspect tries to write.
+var ErrWriteAttempt = target.ErrWriteAttempt
 
 // Options control Inspect. The zero value inspects with the shipped matrices.
 type Options struct {
@@ -45,114 +44,99 @@ type Options struct {
 // partition table, an unreadable NTFS volume, no Windows, a damaged hive)
 // comes back as findings in a usable Report.
 func Inspect(ctx context.Context, path string, opts Options) (_ *Report, err error) {
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	inner := opts.Opener
-	if inner == nil {
-		inner = disk.OSOpener{}
-	}
-	ro := readOnlyOpener{inner}
-	im, err := image.Open(path, disk.Options{Opener: ro})
+	t, err := target.Open(ctx, path, target.Options{Opener: opts.Opener, OpenHive: opts.OpenHive, Logger: opts.Logger})
 	if err != nil {
 		return nil, image.Named(path, err)
 	}
 	defer func() {
-		// A read-only image has nothing to flush; an error here means some
-		// layer tried to write (ErrWriteAttempt), which must not pass silently.
-		if cerr := im.Close(); cerr != nil && err == nil {
+		if cerr := t.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("inspect %s: closing: %w", path, cerr)
 		}
 	}()
+	sel := t
+	if len(t.Installs) > 0 || opts.Install != 0 {
+		if sel, err = t.Select(opts.Install); err != nil {
+			return nil, fmt.Errorf("inspect %s: %w", path, err)
+		}
+	}
+	return FromTarget(ctx, sel, opts.Sets, opts.Logger)
+}
 
-	r := &Report{Selected: -1}
-	if err := describeImage(ro, im, path, r); err != nil {
+// FromTarget describes an opened target, for its chosen install: the report
+// Inspect returns, without reading the guest again. sets nil means
+// matrix.Builtin().
+func FromTarget(ctx context.Context, t *target.Target, sets []matrix.Set, log *slog.Logger) (*Report, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	path := t.Path
+	r := &Report{Selected: t.Selected()}
+	if err := describeImage(t.Opener, t.Image, path, r); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("inspect %s: %w", path, err)
 	}
-
-	table, err := partition.Read(im, im.Size())
-	switch {
-	case errors.Is(err, partition.ErrNoTable):
-		r.Safety.add(safety.Finding{Severity: safety.Warning, Code: CodeNoTable,
-			Message: "no partition table or known filesystem on the disk",
-			Remedy:  "check that this is a Windows system disk and that it is not encrypted or blank"})
-	case err != nil:
-		return nil, fmt.Errorf("inspect %s: partition table: %w", path, err)
-	default:
-		r.Partitions = table.Partitions
-		r.Image.PartitionScheme = table.Scheme
-		r.Image.SectorSize = table.SectorSize
-		r.Image.DiskID = table.DiskID
+	if t.NoTable() {
+		r.Safety.add(noTableFinding())
+	} else {
+		r.Partitions = t.Table.Partitions
+		r.Image.PartitionScheme = t.Table.Scheme
+		r.Image.SectorSize = t.Table.SectorSize
+		r.Image.DiskID = t.Table.DiskID
 	}
-
-	// NTFS checks per partition, kept until the chosen install is known.
-	checks := map[int][]safety.Finding{}
-	for _, p := range r.Partitions {
-		if p.Filesystem != partition.FSNTFS {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("inspect %s: %w", path, err)
-		}
-		found, ws, nets, err := inspectNTFS(im, p, opts.OpenHive, log)
-		if err != nil {
-			// One unreadable volume must not hide the others.
-			log.Debug("inspect: NTFS partition unreadable", "image", path, "partition", p.Index, "err", err)
-			checks[p.Index] = []safety.Finding{{Severity: safety.Warning, Code: CodeNTFSOpen,
-				Message: fmt.Sprintf("the NTFS volume cannot be read: %v", err),
-				Remedy:  "boot Windows and run `chkdsk /f` on the volume, shut down fully, then try again"}}
-			continue
-		}
-		checks[p.Index] = found
-		for _, w := range ws {
-			r.Installs = append(r.Installs, Install{Partition: p.Index, Windows: w})
-		}
-		r.nets = append(r.nets, nets...)
-	}
-
-	if len(r.Installs) > 0 {
-		if opts.Install < 0 || opts.Install >= len(r.Installs) {
-			return nil, fmt.Errorf("inspect %s: %w: install %d chosen, %d found", path, ErrNoSuchInstall, opts.Install, len(r.Installs))
-		}
-		r.Selected = opts.Install
-	} else if opts.Install != 0 {
-		return nil, fmt.Errorf("inspect %s: %w: install %d chosen, none found", path, ErrNoSuchInstall, opts.Install)
+	for _, in := range t.Installs {
+		r.Installs = append(r.Installs, Install{Partition: in.Partition, Windows: in.Windows})
 	}
 
 	chosenPart := -1
-	if r.Selected >= 0 {
-		chosenPart = r.Installs[r.Selected].Partition
+	if in, ok := t.Install(); ok {
+		chosenPart = in.Partition
 	}
-	for _, p := range r.Partitions {
-		for _, f := range checks[p.Index] {
-			if p.Index == chosenPart {
+	for _, v := range t.Volumes {
+		found := v.Checks[:len(v.Checks):len(v.Checks)]
+		if v.Err != nil {
+			// One unreadable volume must not hide the others.
+			log.Debug("inspect: NTFS partition unreadable", "image", path, "partition", v.Partition.Index, "err", v.Err)
+			found = append(found, ntfsUnreadableFinding(v.Err))
+		}
+		if v.FS != nil {
+			// The network of every install on the volume, in Installs order.
+			var ws []guest.Windows
+			for _, in := range t.Installs {
+				if in.Partition == v.Partition.Index {
+					ws = append(ws, in.Windows)
+				}
+			}
+			nets, nf := networksOf(v.FS.Volume, ws)
+			r.nets = append(r.nets, nets...)
+			found = append(found, nf...)
+		}
+		for _, f := range found {
+			if v.Partition.Index == chosenPart {
 				r.Safety.add(f)
 			} else {
-				r.Safety.add(prefixed(p.Index, f))
+				r.Safety.add(prefixed(v.Partition.Index, f))
 			}
 		}
 	}
 	r.Safety.add(encryptedFindings(r.Partitions, r.Selected >= 0)...)
 
-	if r.Selected < 0 {
+	if in, ok := t.Install(); !ok {
 		r.Safety.add(noWindowsFinding())
 	} else {
-		w := r.Installs[r.Selected].Windows
+		w := in.Windows
 		r.Safety.add(w.Safety.Blockers...)
 		r.Safety.add(w.Safety.Warnings...)
-		sets := opts.Sets
 		if sets == nil {
+			var err error
 			if sets, err = matrix.Builtin(); err != nil {
 				return nil, fmt.Errorf("inspect %s: driver-set matrices: %w", path, err)
 			}
 		}
 		r.Matrix = matrix.EvaluateAll(sets, w)
 	}
-	bootReadiness(im, r)
+	bootReadiness(t.Image, r)
 	r.normalize()
 	return r, nil
 }
@@ -176,9 +160,7 @@ func describeImage(ro disk.Opener, im *image.Image, path string, r *Report) erro
 	if err != nil {
 		// An unlistable folder (permissions) must not hide the disk itself;
 		// writes in place still go through image.RefuseIfParent.
-		r.Safety.add(safety.Finding{Severity: safety.Warning, Code: CodeHasChildren,
-			Message: fmt.Sprintf("could not look for images that use %s as their parent: %v", path, err),
-			Remedy:  "check that the image's folder can be listed, or write the result to a new image (--output)"})
+		r.Safety.add(childrenUnknownFinding(err))
 	}
 	r.Image.Children = children
 	if journal.Exists(path) {
@@ -205,32 +187,4 @@ func describeImage(ro disk.Opener, im *image.Image, path string, r *Report) erro
 		}
 	}
 	return nil
-}
-
-// inspectNTFS opens one NTFS partition read-only, checks it and detects the
-// Windows installs on it. No Windows is not an error.
-func inspectNTFS(im disk.Image, p partition.Partition, open guest.HiveOpener, log *slog.Logger) ([]safety.Finding, []guest.Windows, [][]netid.Adapter, error) {
-	view, err := partition.View(im, p)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	vol, err := ntfs.Open(view, view.Size(), ntfs.Options{Logger: log})
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	defer vol.Close()
-	findings := ntfs.Check(vol)
-	ws, err := guest.Detect(guest.FromNTFS(vol), open)
-	if errors.Is(err, guest.ErrNoWindows) {
-		return findings, nil, nil, nil
-	}
-	if err != nil {
-		// The volume opened but could not be listed: say so, keep going.
-		findings = append(findings, safety.Finding{Severity: safety.Warning, Code: CodeNTFSOpen,
-			Message: fmt.Sprintf("looking for Windows on the volume failed: %v", err),
-			Remedy:  "boot Windows and run `chkdsk /f` on the volume, shut down fully, then try again"})
-		return findings, nil, nil, nil
-	}
-	nets, nf := networksOf(vol, ws)
-	return append(findings, nf...), ws, nets, nil
 }

@@ -305,8 +305,8 @@ func TestWriteText(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	for _, want := range []string{"Partitions (7)", "Windows: none found", "Blockers (", "what to do: in Windows, suspend protection",
-		"bitlocker", "no Windows installation found on any partition"} {
+	for _, want := range []string{"Partitions (7)", "Windows: none found", "Blockers (", "what to do: In Windows, turn BitLocker off",
+		"bitlocker", "No Windows installation found"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text lacks %q:\n%s", want, out)
 		}

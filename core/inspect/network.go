@@ -117,8 +117,10 @@ func networksOf(vol *ntfs.Volume, ws []guest.Windows) ([][]netid.Adapter, []safe
 		n, err := readNetwork(vol, w)
 		if err != nil {
 			fs = append(fs, safety.Finding{Severity: safety.Warning, Code: "inspect.network_unreadable",
-				Message: fmt.Sprintf("the network settings of %s could not be read: %v", w.SystemRoot, err),
-				Remedy:  "static IP settings cannot be carried over; note them before the migration"})
+				Title:   "The network settings could not be read",
+				Message: fmt.Sprintf("The network settings of the Windows in %s could not be read, so static IP settings cannot be carried over.", w.SystemRoot),
+				Remedy:  "Note the virtual machine's IP settings before the migration.",
+				Details: err.Error()})
 		}
 		nets[i] = n
 	}

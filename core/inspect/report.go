@@ -95,6 +95,11 @@ func (s *Safety) add(fs ...safety.Finding) {
 	}
 }
 
+// All returns the blockers, then the warnings.
+func (s Safety) All() []safety.Finding {
+	return append(append([]safety.Finding{}, s.Blockers...), s.Warnings...)
+}
+
 // Blocked reports whether anything stops a write.
 func (r *Report) Blocked() bool { return len(r.Safety.Blockers) > 0 }
 

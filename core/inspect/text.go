@@ -1,6 +1,8 @@
 package inspect
 
 import (
+	"github.com/pvinject/pvinject/internal/human"
+
 	"fmt"
 	"io"
 	"strings"
@@ -116,9 +118,22 @@ func writeFindings(w io.Writer, title string, fs []safety.Finding) {
 	}
 	fmt.Fprintf(w, "%s (%d)\n", title, len(fs))
 	for _, f := range fs {
-		fmt.Fprintf(w, "  - %s\n", f.Message)
+		if f.Title != "" {
+			fmt.Fprintf(w, "  - %s: %s\n", f.Title, f.Message)
+		} else {
+			fmt.Fprintf(w, "  - %s\n", f.Message)
+		}
 		if f.Remedy != "" {
 			fmt.Fprintf(w, "    what to do: %s\n", f.Remedy)
+		}
+		if f.CLIRemedy != "" {
+			fmt.Fprintf(w, "    on the command line: %s\n", f.CLIRemedy)
+		}
+		if f.Source != "" {
+			fmt.Fprintf(w, "    see: %s\n", f.Source)
+		}
+		if f.Details != "" {
+			fmt.Fprintf(w, "    details: %s\n", f.Details)
 		}
 	}
 }
@@ -137,18 +152,7 @@ func verdictWord(v string) string {
 
 // HumanBytes prints a size in binary units, e.g. "64.0 GiB"; the wizard
 // shows sizes the same way.
-func HumanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func HumanBytes(n int64) string { return human.Bytes(n) }
 
 func joinNonEmpty(parts ...string) string {
 	var out []string

@@ -21,7 +21,17 @@ type Reason struct {
 	Message  string `json:"message"`
 	Remedy   string `json:"remedy,omitempty"`
 	Source   string `json:"source"` // document and section, e.g. "Oracle ... guide §4.1"
+	// Guest marks a reason that is about the guest, the same for every
+	// driver set (Fast Startup, a pending reboot): the guest's own findings
+	// already say it, so a screen listing every set shows it once.
+	Guest bool `json:"guest,omitempty"`
 }
+
+// Documents a user can look up, cited by the guest reasons.
+const (
+	srcFastStartup   = "Microsoft: Distributing drivers for Fast Startup (hybrid shutdown); ntfs-3g manual, hibernated volumes"
+	srcPendingReboot = "Microsoft: PendingFileRenameOperations (MoveFileEx, MOVEFILE_DELAY_UNTIL_REBOOT)"
+)
 
 // Verdict is one driver set's answer for one detected Windows.
 type Verdict struct {
@@ -114,12 +124,12 @@ func Evaluate(s Set, w guest.Windows) Verdict {
 	if w.FastStartup {
 		v.Reasons = append(v.Reasons, Reason{Severity: sevWarning, Message: "Fast Startup is on",
 			Remedy: "turn Fast Startup off in the guest, or shut it down with Restart, so the disk is not left hibernated",
-			Source: "injection-facts.md §5 (HiberbootEnabled; ntfs-3g refuses hibernated volumes)"})
+			Source: srcFastStartup, Guest: true})
 	}
 	if len(w.PendingReboot) > 0 {
 		v.Reasons = append(v.Reasons, Reason{Severity: sevWarning, Message: "Windows has a reboot pending; driver installation waits for it",
 			Remedy: "boot the guest once and restart it before converting, if you can",
-			Source: "injection-facts.md §3.2 (virt-v2v's pnputil script checks these markers)"})
+			Source: srcPendingReboot, Guest: true})
 	}
 
 	v.Verdict = Supported

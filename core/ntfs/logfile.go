@@ -61,8 +61,10 @@ func parseRestartPage(b []byte, off int64) (rp restartPage, ok bool, err error) 
 func (v *Volume) checkLogFile() []safety.Finding {
 	unreadable := func(err error) []safety.Finding {
 		return []safety.Finding{{Severity: safety.Blocker, Code: "ntfs.logfile",
-			Message: fmt.Sprintf("$LogFile cannot be checked (%v)", err),
-			Remedy:  "boot Windows, run `chkdsk /f`, shut down fully, then try again", Source: factsSection}}
+			Title:   "The NTFS journal cannot be checked",
+			Message: "The volume's $LogFile cannot be read, so pvinject cannot tell whether Windows shut down cleanly.",
+			Remedy:  "Start the virtual machine, run chkdsk /f, shut down fully, then open the image again.", Source: srcChkdsk,
+			Details: err.Error()}}
 	}
 	f, err := v.openFile(recLogFile)
 	if err != nil {
@@ -108,13 +110,15 @@ func (v *Volume) checkLogFile() []safety.Finding {
 	}
 	if best.Major == 2 && best.Minor == 0 {
 		return []safety.Finding{{Severity: safety.Blocker, Code: "ntfs.fast_startup",
-			Message: "$LogFile restart page is version 2.0: Windows kept metadata in its cache (Fast Startup, or it crashed)",
-			Remedy:  remedyRestart, Source: factsSection}}
+			Title:   "Windows was shut down with Fast Startup",
+			Message: "The volume's journal shows Windows kept file system changes in memory (Fast Startup, or a crash): writing now could lose them or damage the disk.",
+			Remedy:  remedyRestart, Source: srcHibernation}}
 	}
 	if best.InUse != noClient && best.Flags&raVolumeIsClean == 0 {
 		return []safety.Finding{{Severity: safety.Blocker, Code: "ntfs.unclean",
-			Message: "$LogFile shows the volume was not shut down cleanly (unreplayed transactions)",
-			Remedy:  remedyRestart + "; if Windows crashed, let it boot once and run `chkdsk /f`", Source: factsSection}}
+			Title:   "Windows did not shut down cleanly",
+			Message: "The volume's journal holds changes Windows has not finished writing.",
+			Remedy:  remedyRestart + " If Windows crashed, let it start once and run chkdsk /f.", Source: srcHibernation}}
 	}
 	return nil
 }

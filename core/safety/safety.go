@@ -28,6 +28,8 @@ type Severity string
 const (
 	Blocker Severity = "blocker"
 	Warning Severity = "warning"
+	// Info needs no action: said for the record, never as a warning.
+	Info Severity = "info"
 )
 
 // Finding is one result of a preflight check.
@@ -52,7 +54,13 @@ type Finding struct {
 	Source    string `json:"source,omitempty"` // document a user can look up, e.g. a guide's section
 }
 
-// Refusal turns a blocker into an error for callers that must stop.
+// Refusal turns a blocker into an error for callers that must stop. A
+// refusal is read on the command line, so it carries CLIRemedy when the
+// finding has one.
 func (f Finding) Refusal(subject string) *Refusal {
-	return &Refusal{Subject: subject, Reason: f.Message, Remedy: f.Remedy}
+	remedy := f.Remedy
+	if f.CLIRemedy != "" {
+		remedy = f.CLIRemedy
+	}
+	return &Refusal{Subject: subject, Reason: f.Message, Remedy: remedy}
 }

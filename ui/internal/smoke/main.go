@@ -16,6 +16,7 @@ import (
 
 	"github.com/pvinject/pvinject/ui"
 	"github.com/pvinject/pvinject/wizard"
+	"github.com/pvinject/pvinject/wizard/wizardtest"
 )
 
 func main() {
@@ -26,7 +27,7 @@ func main() {
 	stepDelay := flag.Duration("step-delay", 150*time.Millisecond, "fake apply time per action")
 	flag.Parse()
 
-	eng := wizard.NewFakeEngine()
+	eng := wizardtest.NewFakeEngine()
 	eng.StepDelay = *stepDelay
 	a := app.NewWithID(ui.AppID)
 	u := ui.NewWindow(a, eng)

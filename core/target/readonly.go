@@ -1,4 +1,4 @@
-package inspect
+package target
 
 import (
 	"errors"
@@ -11,7 +11,7 @@ import (
 // to open a file for writing, create one, or write, truncate or sync it.
 // Inspection must never change an image; this turns a bug that would into an
 // error instead of a modified disk.
-var ErrWriteAttempt = errors.New("inspect: write attempted during read-only inspection")
+var ErrWriteAttempt = errors.New("target: write attempted during read-only inspection")
 
 // readOnlyOpener wraps an Opener so that only read-only opens reach it and
 // every Backing it returns refuses to change its file.
