@@ -34,8 +34,10 @@ func bootReadiness(im disk.Image, r *Report) {
 	res, err := bootcheck.CheckDisk(im, r.Partitions, in.Partition, in.Windows)
 	if err != nil {
 		r.Safety.add(safety.Finding{Severity: safety.Warning, Code: CodeBootCheck,
-			Message: fmt.Sprintf("whether Windows will boot could not be checked: %v", err),
-			Remedy:  "check that the volume is not damaged"})
+			Title:   "Whether Windows will boot could not be checked",
+			Message: "The boot-readiness check could not read what it needs from the Windows volume.",
+			Remedy:  "Check that the volume is not damaged (chkdsk in the running guest).",
+			Details: err.Error()})
 		return
 	}
 	r.BootReadiness, r.Network.NICs = res.Buses, res.NICs
