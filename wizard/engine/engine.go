@@ -242,9 +242,15 @@ func (e *Engine) Compatibility(ctx context.Context, guestIdx int) ([]wizard.Verd
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := inspect.FromTarget(ctx, t, nil, e.log)
-	if err != nil {
-		return nil, nil, err
+	e.mu.Lock()
+	r := e.report
+	e.mu.Unlock()
+	if r == nil || r.Selected != guestIdx {
+		// Another install than step 1's report describes: its own report,
+		// still from the open target (the boot check reads its volume).
+		if r, err = inspect.FromTarget(ctx, t, nil, e.log); err != nil {
+			return nil, nil, err
+		}
 	}
 	var verdicts []wizard.Verdict
 	for _, v := range r.Matrix {
