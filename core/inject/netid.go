@@ -111,8 +111,9 @@ func (pl *planner) networkIdentity() []firstboot.NetIdentity {
 	pl.p.Network = n
 	id, err := netid.Read(pl.hives[HiveSystem], pl.w.ControlSet)
 	if err != nil {
-		pl.p.Warnings = append(pl.p.Warnings, warn("inject.netid-unreadable",
-			fmt.Sprintf("the guest's network settings could not be read (%v); static addresses are not carried over", err)))
+		f := warn("inject.netid-unreadable", "The guest's network settings could not be read, so static addresses are not carried over.")
+		f.Title, f.Remedy, f.Details = "The network settings could not be read", "Note the virtual machine's IP settings before the migration.", err.Error()
+		pl.p.Warnings = append(pl.p.Warnings, f)
 		return nil
 	}
 	n.Adapters = id.Adapters
