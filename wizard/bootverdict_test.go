@@ -3,15 +3,13 @@ package wizard
 import (
 	"strings"
 	"testing"
-
-	"github.com/pvinject/pvinject/core/safety"
 )
 
 // The last page and every form of the wizard's report lead with the boot
 // check's verdict; "Done. Start the VM" only when Windows will boot.
 func TestDoneOnlyWhenItBoots(t *testing.T) {
 	base := Report{Image: "/vm/out.qcow2", Verify: Verification{OK: true, Checked: 12},
-		Findings: []safety.Finding{{Severity: safety.Warning, Code: "drivers.catalog.missing", Message: "viostor is not signed"}},
+		Findings: []Finding{{Severity: Warning, Code: "drivers.catalog.missing", Message: "viostor is not signed"}},
 		Consents: []string{"You allowed unsigned drivers: 64-bit Windows loads an unsigned boot driver only with test signing on."}}
 
 	red := base
