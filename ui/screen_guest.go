@@ -21,7 +21,7 @@ type guestScreen struct {
 	choice  *widget.RadioGroup
 	titles  []string
 	details *fyne.Container
-	addLogs *widget.Button
+	addLogs *button
 	shownG  []wizard.GuestSummary
 	shownI  int
 	box     fyne.CanvasObject
@@ -41,7 +41,7 @@ func newGuestScreen(u *UI) *guestScreen {
 	})
 	s.choice.Required = true
 	// A dirty hive whose logs were kept elsewhere: take them from there.
-	s.addLogs = widget.NewButtonWithIcon("Add registry logs…", theme.FolderOpenIcon(), s.chooseLogs)
+	s.addLogs = newButton("Add registry logs…", theme.FolderOpenIcon(), s.chooseLogs)
 	s.addLogs.Hide()
 	s.box = container.NewVBox(
 		heading("Which Windows is inside?"),

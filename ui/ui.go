@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/pvinject/pvinject/wizard"
@@ -31,6 +32,7 @@ type UI struct {
 	wiz    *wizard.Wizard
 	picker Picker
 	log    *slog.Logger
+	about  About
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -44,8 +46,9 @@ type UI struct {
 	body    *fyne.Container
 	scroll  *container.Scroll
 	reason  *widget.Label
-	back    *widget.Button
-	next    *widget.Button
+	footer  *fyne.Container
+	back    *button
+	next    *button
 	screens [wizard.NumSteps + 1]screen
 	shown   wizard.Step
 	root    fyne.CanvasObject
@@ -59,9 +62,10 @@ func newUI(win fyne.Window, wiz *wizard.Wizard, picker Picker, do func(func())) 
 	u.reason = widget.NewLabel("")
 	u.reason.Wrapping = fyne.TextWrapWord
 	u.reason.Importance = widget.WarningImportance
-	u.back = widget.NewButton("Back", u.goBack)
-	u.next = widget.NewButton("Next", u.goNext)
+	u.back = newButton("Back", theme.NavigateBackIcon(), u.goBack)
+	u.next = newButton("Next", theme.NavigateNextIcon(), u.goNext)
 	u.next.Importance = widget.HighImportance
+	u.next.IconPlacement = widget.ButtonIconTrailingText
 
 	u.screens[wizard.StepImage] = newImageScreen(u)
 	u.screens[wizard.StepGuest] = newGuestScreen(u)
@@ -72,7 +76,8 @@ func newUI(win fyne.Window, wiz *wizard.Wizard, picker Picker, do func(func())) 
 
 	u.body = container.NewStack()
 	u.scroll = container.NewVScroll(container.NewPadded(u.body))
-	footer := container.NewBorder(nil, nil, nil, container.NewHBox(u.back, u.next), u.reason)
+	u.footer = container.NewVBox(u.reason, keysHint())
+	footer := container.NewBorder(nil, nil, nil, container.NewCenter(container.NewHBox(u.back, u.next)), u.footer)
 	// Header and footer are opaque and drawn after the scroll, so content
 	// scrolled under them never shows through.
 	u.root = container.NewBorder(opaque(u.header.object()),
@@ -140,6 +145,10 @@ func (u *UI) refresh() {
 	default:
 		u.reason.SetText("")
 	}
+	if u.reason.Visible() != (u.reason.Text != "") {
+		showIf(u.reason, u.reason.Text != "")
+		u.root.Refresh() // the footer's height changed
+	}
 	u.next.Refresh()
 }
 
@@ -189,9 +198,7 @@ func (u *UI) bindKeys(c fyne.Canvas) {
 	c.SetOnTypedKey(func(ev *fyne.KeyEvent) {
 		switch ev.Name {
 		case fyne.KeyReturn, fyne.KeyEnter:
-			if !u.next.Hidden && !u.next.Disabled() {
-				u.goNext()
-			}
+			u.defaultAction()
 		case fyne.KeyEscape:
 			if !u.back.Disabled() {
 				u.goBack()
@@ -208,6 +215,15 @@ func (u *UI) bindKeys(c fyne.Canvas) {
 			u.goBack()
 		}
 	})
+}
+
+// defaultAction is what Enter does where nothing (or a tick box) has the
+// focus: Next. It never presses Apply, which writes: that takes Tab to the
+// Apply button and Enter or Space there.
+func (u *UI) defaultAction() {
+	if !u.next.Hidden && !u.next.Disabled() {
+		u.goNext()
+	}
 }
 
 // onDropped opens a dropped image on step 1 and takes a dropped driver
