@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -52,7 +53,6 @@ func newApplyScreen(u *UI) *applyScreen {
 	s.running = container.NewVBox(s.action, s.prog, container.NewHBox(s.cancel))
 	s.verify.TextStyle.Bold = true
 	s.verify.Wrapping = fyne.TextWrapWord
-	s.report.Selectable = true
 	s.report.Wrapping = fyne.TextWrapWord
 	s.report.TextStyle.Monospace = true
 	s.status.Wrapping = fyne.TextWrapWord
@@ -167,6 +167,7 @@ func (s *applyScreen) update(st wizard.State) {
 		}
 		s.verify.Refresh()
 		s.report.SetText(wizard.ReportText(*r))
+		slog.Debug("ui: report shown", "verified", r.Verify.OK, "image", r.Image, "saved", r.ReportPath, "text", s.report.Text)
 	}
 }
 

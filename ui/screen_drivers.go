@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"log/slog"
 	"context"
 	"errors"
 	"fmt"
@@ -81,7 +82,7 @@ func newDriversScreen(u *UI) *driversScreen {
 	s.summary.TextStyle.Bold = true
 	s.findings = container.NewVBox()
 	s.pkgs = newDataTable([]string{"Package", "Version", "Arch", "Signed", "Installed", "Why"},
-		[]float32{100, 150, 65, 65, 100, 440}, 160)
+		[]float32{140, 240, 80, 70, 110, 520}, 160)
 	s.files = newDataTable([]string{"Action", "Guest path", "Size", "Why"}, []float32{80, 430, 90, 320}, 220)
 	s.reg = newDataTable([]string{"Action", "Key", "Value", "Type", "Old", "New"}, []float32{90, 360, 130, 120, 100, 220}, 220)
 	s.boot = para("")
@@ -104,6 +105,16 @@ func newDriversScreen(u *UI) *driversScreen {
 }
 
 func (s *driversScreen) object() fyne.CanvasObject { return s.box }
+
+// focusFirst puts the cursor in the path field when no source is chosen
+// yet, so the path can be typed (or pasted) at once.
+func (s *driversScreen) focusFirst(st wizard.State) {
+	if st.Request.Path == "" {
+		if c := s.u.win.Canvas(); c != nil {
+			c.Focus(s.path)
+		}
+	}
+}
 
 // useAnswers takes the source and options from a saved answer file.
 func (s *driversScreen) useAnswers() {
@@ -192,6 +203,7 @@ func (s *driversScreen) update(st wizard.State) {
 		return
 	}
 	s.shown = p
+	slog.Debug("ui: plan shown", "packages", len(p.Packages), "unsigned", strings.Join(p.Unsigned, ","), "consent", p.NeedsUnsignedConsent)
 	summary := fmt.Sprintf("Plan: %d packages from %s; %d files and %d registry changes. Review them below.",
 		len(p.Packages), strings.TrimSpace(p.DriverSet+" "+p.Version), len(p.Files), len(p.Registry))
 	if len(p.Unused) > 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -35,6 +36,7 @@ func newGuestScreen(u *UI) *guestScreen {
 		}
 		for i, t := range s.titles {
 			if t == sel {
+				slog.Debug("ui: guest chosen", "index", i, "title", t)
 				_ = u.wiz.SelectGuest(i)
 			}
 		}

@@ -29,7 +29,6 @@ type imageScreen struct {
 func newImageScreen(u *UI) *imageScreen {
 	s := &imageScreen{u: u, path: widget.NewLabel(""), summary: container.NewVBox()}
 	s.path.Wrapping = fyne.TextWrapBreak
-	s.path.Selectable = true
 	s.open = newButton("Open image…", theme.FolderOpenIcon(), s.choose)
 	s.open.Importance = widget.HighImportance
 	buttons := container.NewHBox(s.open)

@@ -34,7 +34,6 @@ type dataTable struct {
 func newDataTable(headers []string, caps []float32, maxHeight float32) *dataTable {
 	d := &dataTable{headers: headers, caps: caps, detail: widget.NewLabel(""), maxH: maxHeight}
 	d.detail.Wrapping = fyne.TextWrapWord
-	d.detail.Selectable = true
 	d.detail.Hide()
 	cell := func() fyne.CanvasObject {
 		l := widget.NewLabel("")

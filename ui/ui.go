@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -42,16 +43,18 @@ type UI struct {
 	pending  atomic.Bool // a redraw is scheduled
 	updating bool        // widgets are being set from state; ignore their callbacks
 
-	header  *header
-	body    *fyne.Container
-	scroll  *container.Scroll
-	reason  *widget.Label
-	footer  *fyne.Container
-	back    *button
-	next    *button
-	screens [wizard.NumSteps + 1]screen
-	shown   wizard.Step
-	root    fyne.CanvasObject
+	header *header
+	body   *fyne.Container
+	scroll *container.Scroll
+	reason *widget.Label
+	footer *fyne.Container
+	// lastNext is the Next state last written to the debug log.
+	lastNext string
+	back     *button
+	next     *button
+	screens  [wizard.NumSteps + 1]screen
+	shown    wizard.Step
+	root     fyne.CanvasObject
 }
 
 // newUI builds the content for win; do is fyne.Do except in tests.
@@ -121,11 +124,13 @@ func (u *UI) refresh() {
 	defer func() { u.updating = false }()
 
 	u.header.update(st)
-	if st.Step != u.shown {
+	entered := st.Step != u.shown
+	if entered {
 		u.shown = st.Step
 		u.body.Objects = []fyne.CanvasObject{u.screens[st.Step].object()}
 		u.body.Refresh()
 		u.scroll.ScrollToTop()
+		slog.Debug("ui: step", "n", int(st.Step), "name", st.Step.String())
 	}
 	u.screens[st.Step].update(st)
 	// Showing or hiding a widget does not lay out its parent again; one
@@ -144,6 +149,13 @@ func (u *UI) refresh() {
 		u.reason.SetText(st.NextReason)
 	default:
 		u.reason.SetText("")
+	}
+	if next := fmt.Sprintf("step=%d enabled=%v reason=%q", st.Step, st.CanNext, u.reason.Text); next != u.lastNext {
+		u.lastNext = next
+		slog.Debug("ui: next", "state", next)
+	}
+	if f, ok := u.screens[st.Step].(interface{ focusFirst(wizard.State) }); ok && entered {
+		f.focusFirst(st)
 	}
 	if u.reason.Visible() != (u.reason.Text != "") {
 		showIf(u.reason, u.reason.Text != "")

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -62,9 +63,13 @@ func fitSize(want, minSize, screenPx fyne.Size, scale float32) fyne.Size {
 	return fyne.NewSize(max(min(want.Width, maxW), minSize.Width), max(min(want.Height, maxH), minSize.Height))
 }
 
-// userScale is the scale Fyne draws at: FYNE_SCALE or the settings, 1 when
-// automatic (the detected monitor scale is not known before the window shows).
+// userScale is the scale asked for: FYNE_SCALE (which Fyne reads too, but
+// its settings do not report before a window shows) or the settings; 1 when
+// automatic, the monitor's own scale being known only once the window shows.
 func userScale(a fyne.App) float32 {
+	if f, err := strconv.ParseFloat(os.Getenv("FYNE_SCALE"), 32); err == nil && f > 0 {
+		return float32(f)
+	}
 	if s := a.Settings().Scale(); s > 0 {
 		return s
 	}
