@@ -98,6 +98,22 @@ func (b *button) TypedKey(ev *fyne.KeyEvent) {
 		if !b.Disabled() {
 			b.Tapped(&fyne.PointEvent{})
 		}
+	case fyne.KeyEscape:
+		toWindow(b, ev)
+	}
+}
+
+// toWindow hands a key a focused control does not use to the window's own
+// key handler (Escape is Back), as if nothing had the focus; not while a
+// dialog is open, where Escape must not change the step behind it.
+func toWindow(o fyne.CanvasObject, ev *fyne.KeyEvent) {
+	c := fyne.CurrentApp().Driver().CanvasForObject(o)
+	if c == nil || c.Overlays().Top() != nil {
+		return
+	}
+	if h := c.OnTypedKey(); h != nil {
+		c.Unfocus()
+		h(ev)
 	}
 }
 
@@ -132,8 +148,13 @@ func (c *check) FocusLost() {
 }
 
 func (c *check) TypedKey(ev *fyne.KeyEvent) {
-	if (ev.Name == fyne.KeyReturn || ev.Name == fyne.KeyEnter) && c.onEnter != nil {
-		c.onEnter()
+	switch ev.Name {
+	case fyne.KeyReturn, fyne.KeyEnter:
+		if c.onEnter != nil {
+			c.onEnter()
+		}
+	case fyne.KeyEscape:
+		toWindow(c, ev)
 	}
 }
 

@@ -158,6 +158,12 @@ func TestKeyboardOnlyToApply(t *testing.T) {
 	if h.u.wiz.State().Apply.Phase != wizard.ApplyIdle {
 		t.Fatal("Enter with nothing focused pressed Apply")
 	}
+	// Escape on a focused button is still Back.
+	h.focusButton("Back")
+	h.typeKey(fyne.KeyEscape)
+	h.wantStep(wizard.StepOptions)
+	h.typeKey(fyne.KeyReturn)
+	h.wantStep(wizard.StepApply)
 	h.focusButton("Apply")
 	h.typeKey(fyne.KeyReturn)
 	h.until("apply", func() bool { return h.u.wiz.State().Apply.Phase == wizard.ApplyDone })

@@ -32,14 +32,17 @@ type applyScreen struct {
 	cancel  *button
 	running *fyne.Container
 	verify  *widget.Label
-	report  *widget.Label
-	result  *fyne.Container
-	over    *button
-	roll    *button
-	keep    *button
-	status  *widget.Label
-	shown   *wizard.Report
-	box     fyne.CanvasObject
+	// accepted lists the warnings the user went on with, kept in sight on
+	// the results: green never hides a risk that was consented to.
+	accepted *fyne.Container
+	report   *widget.Label
+	result   *fyne.Container
+	over     *button
+	roll     *button
+	keep     *button
+	status   *widget.Label
+	shown    *wizard.Report
+	box      fyne.CanvasObject
 }
 
 func newApplyScreen(u *UI) *applyScreen {
@@ -75,7 +78,8 @@ func newApplyScreen(u *UI) *applyScreen {
 		s.keep,
 	)
 	buttons.Add(s.over)
-	s.result = container.NewVBox(s.verify, s.status, buttons, card("Report", s.report))
+	s.accepted = container.NewVBox()
+	s.result = container.NewVBox(s.verify, s.accepted, s.status, buttons, card("Report", s.report))
 	s.box = container.NewVBox(
 		heading("Apply and results"),
 		s.review,
@@ -166,6 +170,17 @@ func (s *applyScreen) update(st wizard.State) {
 			s.verify.Importance = widget.DangerImportance
 		}
 		s.verify.Refresh()
+		s.accepted.Objects = nil
+		var warn []wizard.Finding
+		for _, f := range r.Findings {
+			if f.Severity == wizard.Warning {
+				warn = append(warn, f)
+			}
+		}
+		if len(warn) > 0 {
+			s.accepted.Add(card("Warnings you accepted", findingRows(warn)...))
+		}
+		s.accepted.Refresh()
 		s.report.SetText(wizard.ReportText(*r))
 		slog.Debug("ui: report shown", "verified", r.Verify.OK, "image", r.Image, "saved", r.ReportPath, "text", s.report.Text)
 	}
