@@ -34,7 +34,9 @@ cd "$(dirname "$0")/.."
 root=$PWD
 out=${1:-artifacts/gui}
 shift || true
-cases=${*:-demo hiber dirty unsigned nonetkvm reopen dual passwd}
+# nonetkvm last: a failing case stops the walk, and it needs a finding the
+# core does not make yet.
+cases=${*:-demo hiber dirty unsigned reopen dual passwd nonetkvm}
 for c in Xvfb xdotool xwininfo import identify compare go qemu-img ntfscat hivexget; do
   command -v "$c" >/dev/null || { echo "gui-real: missing $c (apt-get install -y xvfb xdotool x11-utils imagemagick qemu-utils ntfs-3g libhivex-bin)" >&2; exit 2; }
 done
@@ -74,7 +76,8 @@ if [ -z "${DISPLAY:-}" ]; then
 fi
 source scripts/gui-lib.sh # the working directory is the repository root
 
-fail() { echo "gui-real: $case: FAIL: $*" >&2; [ -n "${log:-}" ] && grep 'ui: ' "$log" | tail -15 >&2; exit 1; }
+passed=
+fail() { echo "gui-real: $case: FAIL: $*" >&2; echo "gui-real: passed before it: ${passed:-none}" >&2; [ -n "${log:-}" ] && grep 'ui: ' "$log" | tail -15 >&2; exit 1; }
 
 # start CASE ARGS...: the binary with a private HOME and cache (the demo
 # unpacks there) and its debug log in OUTDIR; waits for its window.
@@ -95,6 +98,7 @@ stop() {
   wait "$app" 2>/dev/null || true
   app=
   echo "gui-real: $case: PASS in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+  passed="$passed $case"
   printf '%s_ms %s\n' "$case" $(( ($(date +%s%N) - t0) / 1000000 )) >>"$out/real-timing.txt"
 }
 # wait_log REGEX [SECONDS]: until a debug log record matches.
