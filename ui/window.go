@@ -89,8 +89,13 @@ func (u *UI) showAbout() {
 		logText = u.about.DebugLog
 	}
 	logPath := widget.NewLabel(logText)
-	logPath.Selectable = true
 	logPath.Wrapping = fyne.TextWrapBreak
+	var copyLog fyne.CanvasObject = widget.NewLabel("")
+	if u.about.DebugLog != "" {
+		copyLog = newButton("Copy the path", nil, func() {
+			fyne.CurrentApp().Clipboard().SetContent(u.about.DebugLog)
+		})
+	}
 	version := u.about.Version
 	if version == "" {
 		version = "development build"
@@ -101,6 +106,7 @@ func (u *UI) showAbout() {
 		widget.NewHyperlink("User guide (README)", readme),
 		widget.NewLabelWithStyle("Debug log", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		logPath,
+		container.NewHBox(copyLog),
 		dim("Attach the debug log when you report a problem; it has the technical details the wizard leaves out."),
 	)
 	var d dialog.Dialog
