@@ -18,6 +18,7 @@
 #              one written (ntfscat + hivexget on each partition)
 #   passwd     /etc/passwd: stopped on step 1
 #
+# hiber and dirty run in the light theme, the others in the dark one.
 # Where it is, the wizard's state is read from its debug log (the ui package
 # writes "ui: step", "ui: next", "ui: focus", "ui: finding shown" and "ui:
 # report shown" records), and what was written from the files with
@@ -87,7 +88,7 @@ start() {
   rm -f "$log"
   t0=$(date +%s%N)
   HOME="$tmp/home" XDG_CACHE_HOME="$tmp/home/.cache" XDG_CONFIG_HOME="$tmp/home/.config" \
-    PVINJECT_DEBUG_LOG="$log" FYNE_SCALE=${SCALE:-1} "$bin" "$@" >"$out/$case.out" 2>&1 &
+    PVINJECT_DEBUG_LOG="$log" FYNE_SCALE=${SCALE:-1} FYNE_THEME=${THEME:-dark} "$bin" "$@" >"$out/$case.out" 2>&1 &
   app=$!
   wait_window "gui-real $case" "$app" "$out/$case.out"
   xdotool windowfocus --sync "$wid" 2>/dev/null || true
@@ -212,7 +213,7 @@ for case in $cases; do
     ;;
   hiber | dirty)
     if [ "$case" = hiber ]; then image=$(img hiber-badcmd-2k22.raw); want=2; else image=$(img dirty-10-x86.raw); want=1; fi
-    start "$case" "$image"
+    THEME=light start "$case" "$image" # these two in the light theme
     next_is 'step=1 enabled=true'
     shot image
     key Return
