@@ -169,9 +169,10 @@ stays_on() {
 }
 blockers() { grep 'msg="ui: finding shown" text="Blocker:' "$log" | sed 's/.*text="//' | sort -u; }
 
-img() { # img NAME: a private copy of a fixture disk
-  cp --sparse=always "$fix/disks/$1" "$tmp/$1"
-  echo "$tmp/$1"
+img() { # img NAME: a private copy of a fixture disk, in a folder of the case's own
+  mkdir -p "$tmp/$case"
+  cp --sparse=always "$fix/disks/$1" "$tmp/$case/$1"
+  echo "$tmp/$case/$1"
 }
 mkdir -p "$tmp/home"
 rm -f "$out/real-timing.txt" "$out"/*.png
