@@ -82,7 +82,7 @@ func newDriversScreen(u *UI) *driversScreen {
 	s.summary.TextStyle.Bold = true
 	s.findings = container.NewVBox()
 	s.pkgs = newDataTable([]string{"Package", "Version", "Arch", "Signed", "Installed", "Why"},
-		[]float32{140, 240, 80, 70, 110, 520}, 160)
+		[]float32{140, 240, 80, 70, 110, 520}, 280)
 	s.files = newDataTable([]string{"Action", "Guest path", "Size", "Why"}, []float32{80, 430, 90, 320}, 220)
 	s.reg = newDataTable([]string{"Action", "Key", "Value", "Type", "Old", "New"}, []float32{90, 360, 130, 120, 100, 220}, 220)
 	s.boot = para("")
