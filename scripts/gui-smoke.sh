@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Real-window smoke test of the pvinject GUI under Xvfb: first on the fake
-# engine (all six steps and Apply), then the real binary on the bundled demo
-# (scripts/gui-real.sh, real-step*.png).
+# Real-window smoke test of the pvinject GUI under Xvfb (1920x1080): first on
+# the fake engine (all six steps and Apply), then the real binary through the
+# cases of scripts/gui-real.sh (the demo by keyboard alone at 150% scale,
+# unsafe guests, unsigned drivers, reopening, two Windows, a non-disk file).
 #
 # Builds ui/internal/smoke, starts it on a private X display, waits for a
 # window whose title begins with "pvinject", measures the time to that first
@@ -24,7 +25,7 @@ go build -o "$bin" ./ui/internal/smoke
 # A free display number: the first without a lock file.
 disp=99
 while [ -e "/tmp/.X$disp-lock" ]; do disp=$((disp + 1)); done
-Xvfb ":$disp" -screen 0 1280x900x24 -nolisten tcp >"$out/xvfb.log" 2>&1 &
+Xvfb ":$disp" -screen 0 1920x1080x24 -nolisten tcp >"$out/xvfb.log" 2>&1 &
 xvfb=$!
 app=
 cleanup() {
@@ -90,5 +91,7 @@ app=
 
 # Then the real binary over the real core, on the same display; its failure
 # fails this script (set -e).
+t3=$(date +%s)
 scripts/gui-real.sh "$out"
+echo "gui-smoke: real-binary walk took $(( $(date +%s) - t3 )) s"
 echo "gui-smoke: PASS (fake-engine walk and real binary), screenshots in $out"

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"log/slog"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -18,9 +19,15 @@ type Config struct {
 	// Image, when set, is opened at once, as if dropped on the window.
 	Image string
 	// Answers, when set, pre-fill the Drivers and Options steps (the user
-	// can still change them), e.g. from `pvinject --answers FILE`.
+	// can still change them).
 	Answers *wizard.Answers
+	// About is what Help → About shows: version and debug log.
+	About About
 }
+
+// wantSize is the window size the wizard is laid out for; fitSize shrinks
+// it to the screen.
+var wantSize = fyne.NewSize(1000, 760)
 
 // Run opens the wizard window over eng and blocks until it is closed. A
 // non-empty initialImage is opened at once, as if dropped on the window.
@@ -34,6 +41,17 @@ func RunConfig(eng wizard.Engine, cfg Config) error {
 	a := app.NewWithID(AppID)
 	a.SetIcon(appIcon)
 	u := NewWindow(a, eng)
+	u.about = cfg.About
+	// Fit the screen before showing, at the scale asked for, and again once
+	// shown, when Fyne knows the monitor's own scale too.
+	screen := screenPixels()
+	u.fit(screen, userScale(a))
+	a.Lifecycle().SetOnStarted(func() {
+		if s := u.win.Canvas().Scale(); s != userScale(a) {
+			u.fit(screen, s)
+		}
+		slog.Debug("ui: window", "size", u.win.Canvas().Size(), "scale", u.win.Canvas().Scale(), "screen", screen)
+	})
 	if cfg.Answers != nil {
 		if err := u.wiz.Prefill(*cfg.Answers); err != nil {
 			return err
@@ -48,10 +66,12 @@ func RunConfig(eng wizard.Engine, cfg Config) error {
 
 // NewWindow creates the wizard window in a without showing it.
 func NewWindow(a fyne.App, eng wizard.Engine) *UI {
+	a.Settings().SetTheme(newAppTheme())
 	win := a.NewWindow(Title)
 	u := newUI(win, wizard.New(eng), newPicker(win, fyne.Do), fyne.Do)
 	win.SetContent(u.Content())
-	win.Resize(fyne.NewSize(1000, 760))
+	win.SetMainMenu(u.mainMenu())
+	win.Resize(wantSize)
 	win.SetOnDropped(u.onDropped)
 	u.bindKeys(win.Canvas())
 	win.SetCloseIntercept(func() {
@@ -60,7 +80,7 @@ func NewWindow(a fyne.App, eng wizard.Engine) *UI {
 			win.Close()
 			return
 		}
-		dialog.ShowConfirm("Cancel and quit?", "pvinject is writing the image. Cancel safely (the image is left as it was) and quit?", func(ok bool) {
+		u.confirm("Cancel and quit?", "pvinject is writing the image. Cancel safely (the image is left as it was) and quit?", "Cancel and quit", func(ok bool) {
 			if !ok {
 				return
 			}
@@ -76,9 +96,16 @@ func NewWindow(a fyne.App, eng wizard.Engine) *UI {
 					d.Show()
 				})
 			}()
-		}, win)
+		})
 	})
 	return u
+}
+
+// fit sizes the window for a screen of screenPx pixels at scale and
+// centres it.
+func (u *UI) fit(screenPx fyne.Size, scale float32) {
+	u.win.Resize(fitSize(wantSize, u.root.MinSize(), screenPx, scale))
+	u.win.CenterOnScreen()
 }
 
 // Window is the UI's window.

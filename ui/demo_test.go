@@ -139,8 +139,8 @@ func TestWalkDemoRealCore(t *testing.T) {
 	if !sawVersion || len(d.reg.rows) != len(st.Plan.Registry) || len(d.files.rows) == 0 {
 		t.Fatalf("step 4: registry table (%d rows, DriverPackages Version %v) files %d", len(d.reg.rows), sawVersion, len(d.files.rows))
 	}
-	if want := "Registry (" + strconv.Itoa(len(st.Plan.Registry)) + ")"; d.tabs.Items[2].Text != want {
-		t.Errorf("step 4: tab %q, want %q", d.tabs.Items[2].Text, want)
+	if want := "Registry (" + strconv.Itoa(len(st.Plan.Registry)) + ")"; d.tabs.buttons[2].Text != want {
+		t.Errorf("step 4: tab %q, want %q", d.tabs.buttons[2].Text, want)
 	}
 	if testenv.FileSHA256(t, img) != before {
 		t.Fatal("the source changed before Apply")

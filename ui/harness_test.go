@@ -118,7 +118,7 @@ func (h *harness) until(what string, cond func() bool) {
 	}
 }
 
-func (h *harness) tap(b *widget.Button) {
+func (h *harness) tap(b *button) {
 	h.t.Helper()
 	if b.Disabled() {
 		h.t.Fatalf("button %q is disabled", b.Text)
@@ -168,9 +168,9 @@ func find[T fyne.CanvasObject](o fyne.CanvasObject, match func(T) bool) (T, bool
 }
 
 // button finds a visible button by its text, in overlays first.
-func (h *harness) button(text string) *widget.Button {
+func (h *harness) button(text string) *button {
 	h.t.Helper()
-	match := func(b *widget.Button) bool { return b.Text == text && b.Visible() }
+	match := func(b *button) bool { return b.Text == text && b.Visible() }
 	if top := h.win.Canvas().Overlays().Top(); top != nil {
 		if b, ok := find(top, match); ok {
 			return b

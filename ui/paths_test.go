@@ -10,7 +10,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
-	"fyne.io/fyne/v2/widget"
 
 	"github.com/pvinject/pvinject/wizard"
 	"github.com/pvinject/pvinject/wizard/wizardtest"
@@ -194,7 +193,7 @@ func TestTabMovesFocus(t *testing.T) {
 	if c.Focused() == first {
 		t.Fatal("Tab did not move the focus")
 	}
-	if _, ok := c.Focused().(*widget.Button); !ok {
+	if _, ok := c.Focused().(*button); !ok {
 		t.Fatalf("focus on %T, want a button", c.Focused())
 	}
 }

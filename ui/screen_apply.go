@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -11,7 +12,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -24,59 +24,62 @@ import (
 type applyScreen struct {
 	u       *UI
 	review  *fyne.Container
-	apply   *widget.Button
+	apply   *button
 	warn    *widget.Label
 	errText *widget.Label
 	prog    *widget.ProgressBar
 	action  *widget.Label
-	cancel  *widget.Button
+	cancel  *button
 	running *fyne.Container
 	verify  *widget.Label
-	report  *widget.Label
-	result  *fyne.Container
-	over    *widget.Button
-	roll    *widget.Button
-	keep    *widget.Button
-	status  *widget.Label
-	shown   *wizard.Report
-	box     fyne.CanvasObject
+	// accepted lists the warnings the user went on with, kept in sight on
+	// the results: green never hides a risk that was consented to.
+	accepted *fyne.Container
+	report   *widget.Label
+	result   *fyne.Container
+	over     *button
+	roll     *button
+	keep     *button
+	status   *widget.Label
+	shown    *wizard.Report
+	box      fyne.CanvasObject
 }
 
 func newApplyScreen(u *UI) *applyScreen {
 	s := &applyScreen{u: u, review: container.NewVBox(), errText: errLabel(), prog: widget.NewProgressBar(),
 		action: widget.NewLabel(""), verify: widget.NewLabel(""), report: widget.NewLabel(""), status: widget.NewLabel("")}
-	s.apply = widget.NewButtonWithIcon("Apply", theme.ConfirmIcon(), s.start)
+	s.apply = newButton("Apply", theme.ConfirmIcon(), s.start)
 	s.apply.Importance = widget.HighImportance
 	s.warn = para("")
 	s.warn.Importance = widget.WarningImportance
-	s.cancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), u.wiz.CancelApply)
+	s.cancel = newButton("Cancel", theme.CancelIcon(), u.wiz.CancelApply)
 	s.running = container.NewVBox(s.action, s.prog, container.NewHBox(s.cancel))
 	s.verify.TextStyle.Bold = true
 	s.verify.Wrapping = fyne.TextWrapWord
-	s.report.Selectable = true
 	s.report.Wrapping = fyne.TextWrapWord
 	s.report.TextStyle.Monospace = true
 	s.status.Wrapping = fyne.TextWrapWord
-	s.roll = widget.NewButtonWithIcon("Roll back…", theme.ContentUndoIcon(), s.rollback)
+	s.roll = newButton("Roll back…", theme.ContentUndoIcon(), s.rollback)
 	s.roll.Importance = widget.DangerImportance
-	s.keep = widget.NewButtonWithIcon("Keep", theme.ConfirmIcon(), func() {
+	s.keep = newButton("Keep", theme.ConfirmIcon(), func() {
 		u.run("keep", func(ctx context.Context) error { return u.wiz.Keep(ctx) })
 	})
-	s.over = widget.NewButtonWithIcon("Start over", theme.HomeIcon(), func() {
+	s.over = newButton("Start over", theme.HomeIcon(), func() {
 		if err := u.wiz.StartOver(); err == nil && u.wiz.State().ImagePath != "" {
 			u.openImage(u.wiz.State().ImagePath)
 		}
 	})
 	buttons := container.NewHBox(
-		widget.NewButtonWithIcon("Open report", theme.FileTextIcon(), s.openReport),
-		widget.NewButtonWithIcon("Save report…", theme.DocumentSaveIcon(), s.saveReport),
-		widget.NewButtonWithIcon("Copy report", theme.ContentCopyIcon(), s.copyReport),
-		widget.NewButtonWithIcon("Save answers…", theme.DocumentSaveIcon(), s.saveAnswers),
+		newButton("Open report", theme.FileTextIcon(), s.openReport),
+		newButton("Save report…", theme.DocumentSaveIcon(), s.saveReport),
+		newButton("Copy report", theme.ContentCopyIcon(), s.copyReport),
+		newButton("Save answers…", theme.DocumentSaveIcon(), s.saveAnswers),
 		s.roll,
 		s.keep,
 	)
 	buttons.Add(s.over)
-	s.result = container.NewVBox(s.verify, s.status, buttons, card("Report", s.report))
+	s.accepted = container.NewVBox()
+	s.result = container.NewVBox(s.verify, s.accepted, s.status, buttons, card("Report", s.report))
 	s.box = container.NewVBox(
 		heading("Apply and results"),
 		s.review,
@@ -167,7 +170,19 @@ func (s *applyScreen) update(st wizard.State) {
 			s.verify.Importance = widget.DangerImportance
 		}
 		s.verify.Refresh()
+		s.accepted.Objects = nil
+		var warn []wizard.Finding
+		for _, f := range r.Findings {
+			if f.Severity == wizard.Warning {
+				warn = append(warn, f)
+			}
+		}
+		if len(warn) > 0 {
+			s.accepted.Add(card("Warnings you accepted", findingRows(warn)...))
+		}
+		s.accepted.Refresh()
 		s.report.SetText(wizard.ReportText(*r))
+		slog.Debug("ui: report shown", "verified", r.Verify.OK, "image", r.Image, "saved", r.ReportPath, "text", s.report.Text)
 	}
 }
 
@@ -310,9 +325,9 @@ func (s *applyScreen) rollback() {
 	if st.Apply.Report == nil {
 		return
 	}
-	dialog.ShowConfirm("Roll back?", "Restore "+st.Apply.Report.Image+" to how it was before Apply?", func(ok bool) {
+	s.u.confirm("Roll back?", "Restore "+st.Apply.Report.Image+" to how it was before Apply?", "Yes", func(ok bool) {
 		if ok {
 			s.u.run("rollback", func(ctx context.Context) error { return s.u.wiz.Rollback(ctx) })
 		}
-	}, s.u.win)
+	})
 }

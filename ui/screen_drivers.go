@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -20,15 +21,15 @@ type driversScreen struct {
 	u        *UI
 	source   *widget.RadioGroup
 	path     *widget.Entry
-	read     *widget.Button
-	file     *widget.Button
-	folder   *widget.Button
+	read     *button
+	file     *button
+	folder   *button
 	verdict  *widget.Label
-	consent  *widget.Check
+	consent  *check
 	unsigned *widget.Label
 	summary  *widget.Label
 	findings *fyne.Container
-	tabs     *container.AppTabs
+	tabs     *tabBar
 	pkgs     *dataTable
 	files    *dataTable
 	reg      *dataTable
@@ -58,16 +59,16 @@ func newDriversScreen(u *UI) *driversScreen {
 	s.path = widget.NewEntry()
 	s.path.SetPlaceHolder("Folder, ISO or installer with the drivers")
 	s.path.OnSubmitted = func(p string) { s.setPath(p) }
-	s.read = widget.NewButtonWithIcon("Read", theme.ViewRefreshIcon(), func() { s.setPath(s.path.Text) })
-	s.file = widget.NewButtonWithIcon("Choose ISO or file…", theme.FileIcon(), func() {
+	s.read = newButton("Read", theme.ViewRefreshIcon(), func() { s.setPath(s.path.Text) })
+	s.file = newButton("Choose ISO or file…", theme.FileIcon(), func() {
 		u.picker.OpenFile("Choose the driver ISO or installer", []Filter{isoFilter}, s.picked)
 	})
-	s.folder = widget.NewButtonWithIcon("Choose folder…", theme.FolderOpenIcon(), func() {
+	s.folder = newButton("Choose folder…", theme.FolderOpenIcon(), func() {
 		u.picker.OpenFolder("Choose the driver folder", s.picked)
 	})
 	s.verdict = widget.NewLabel("")
 	s.verdict.Wrapping = fyne.TextWrapWord
-	s.consent = widget.NewCheck("Allow unsigned drivers: I understand 64-bit Windows will not load them unless test signing is on", func(on bool) {
+	s.consent = newCheck("Allow unsigned drivers: I understand 64-bit Windows will not load them unless test signing is on", func(on bool) {
 		if u.updating {
 			return
 		}
@@ -81,18 +82,15 @@ func newDriversScreen(u *UI) *driversScreen {
 	s.summary.TextStyle.Bold = true
 	s.findings = container.NewVBox()
 	s.pkgs = newDataTable([]string{"Package", "Version", "Arch", "Signed", "Installed", "Why"},
-		[]float32{100, 150, 65, 65, 100, 440}, 160)
+		[]float32{140, 240, 80, 70, 110, 520}, 280)
 	s.files = newDataTable([]string{"Action", "Guest path", "Size", "Why"}, []float32{80, 430, 90, 320}, 220)
 	s.reg = newDataTable([]string{"Action", "Key", "Value", "Type", "Old", "New"}, []float32{90, 360, 130, 120, 100, 220}, 220)
 	s.boot = para("")
-	s.tabs = container.NewAppTabs(
-		container.NewTabItem("Packages", s.pkgs.object()),
-		container.NewTabItem("Files", s.files.object()),
-		container.NewTabItem("Registry", s.reg.object()),
-		container.NewTabItem("First boot", s.boot),
-	)
-	s.plan = container.NewVBox(s.summary, s.unsigned, s.consent, s.findings, s.tabs)
-	answers := widget.NewButtonWithIcon("Use an answer file…", theme.DocumentIcon(), s.useAnswers)
+	s.tabs = newTabBar([]string{"Packages", "Files", "Registry", "First boot"},
+		[]fyne.CanvasObject{s.pkgs.object(), s.files.object(), s.reg.object(), s.boot})
+	s.consent.onEnter = u.defaultAction
+	s.plan = container.NewVBox(s.summary, s.unsigned, s.consent, s.findings, s.tabs.object())
+	answers := newButton("Use an answer file…", theme.DocumentIcon(), s.useAnswers)
 	answers.Importance = widget.LowImportance
 	pathRow := container.NewBorder(nil, nil, nil, container.NewHBox(s.read, s.file, s.folder), s.path)
 	s.box = container.NewVBox(
@@ -107,6 +105,16 @@ func newDriversScreen(u *UI) *driversScreen {
 }
 
 func (s *driversScreen) object() fyne.CanvasObject { return s.box }
+
+// focusFirst puts the cursor in the path field when no source is chosen
+// yet, so the path can be typed (or pasted) at once.
+func (s *driversScreen) focusFirst(st wizard.State) {
+	if st.Request.Path == "" {
+		if c := s.u.win.Canvas(); c != nil {
+			c.Focus(s.path)
+		}
+	}
+}
 
 // useAnswers takes the source and options from a saved answer file.
 func (s *driversScreen) useAnswers() {
@@ -195,6 +203,7 @@ func (s *driversScreen) update(st wizard.State) {
 		return
 	}
 	s.shown = p
+	slog.Debug("ui: plan shown", "packages", len(p.Packages), "unsigned", strings.Join(p.Unsigned, ","), "consent", p.NeedsUnsignedConsent)
 	summary := fmt.Sprintf("Plan: %d packages from %s; %d files and %d registry changes. Review them below.",
 		len(p.Packages), strings.TrimSpace(p.DriverSet+" "+p.Version), len(p.Files), len(p.Registry))
 	if len(p.Unused) > 0 {
@@ -206,11 +215,10 @@ func (s *driversScreen) update(st wizard.State) {
 	s.pkgs.setRows(packageRows(p.Packages))
 	s.files.setRows(fileRows(p.Files))
 	s.reg.setRows(regRows(p.Registry))
-	s.tabs.Items[0].Text = fmt.Sprintf("Packages (%d)", len(p.Packages))
-	s.tabs.Items[1].Text = fmt.Sprintf("Files (%d)", len(p.Files))
-	s.tabs.Items[2].Text = fmt.Sprintf("Registry (%d)", len(p.Registry))
+	s.tabs.setLabel(0, fmt.Sprintf("Packages (%d)", len(p.Packages)))
+	s.tabs.setLabel(1, fmt.Sprintf("Files (%d)", len(p.Files)))
+	s.tabs.setLabel(2, fmt.Sprintf("Registry (%d)", len(p.Registry)))
 	s.boot.SetText("At the first start, before anyone logs on:\n• " + strings.Join(p.FirstBoot, "\n• "))
-	s.tabs.Refresh()
 }
 
 func (s *driversScreen) updateVerdict(st wizard.State) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -21,7 +22,7 @@ type guestScreen struct {
 	choice  *widget.RadioGroup
 	titles  []string
 	details *fyne.Container
-	addLogs *widget.Button
+	addLogs *button
 	shownG  []wizard.GuestSummary
 	shownI  int
 	box     fyne.CanvasObject
@@ -35,13 +36,14 @@ func newGuestScreen(u *UI) *guestScreen {
 		}
 		for i, t := range s.titles {
 			if t == sel {
+				slog.Debug("ui: guest chosen", "index", i, "title", t)
 				_ = u.wiz.SelectGuest(i)
 			}
 		}
 	})
 	s.choice.Required = true
 	// A dirty hive whose logs were kept elsewhere: take them from there.
-	s.addLogs = widget.NewButtonWithIcon("Add registry logs…", theme.FolderOpenIcon(), s.chooseLogs)
+	s.addLogs = newButton("Add registry logs…", theme.FolderOpenIcon(), s.chooseLogs)
 	s.addLogs.Hide()
 	s.box = container.NewVBox(
 		heading("Which Windows is inside?"),

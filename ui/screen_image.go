@@ -17,8 +17,8 @@ import (
 // imageScreen is step 1: choose a disk image and see what it is.
 type imageScreen struct {
 	u       *UI
-	open    *widget.Button
-	demo    *widget.Button
+	open    *button
+	demo    *button
 	path    *widget.Label
 	summary *fyne.Container
 	parts   *dataTable
@@ -29,12 +29,11 @@ type imageScreen struct {
 func newImageScreen(u *UI) *imageScreen {
 	s := &imageScreen{u: u, path: widget.NewLabel(""), summary: container.NewVBox()}
 	s.path.Wrapping = fyne.TextWrapBreak
-	s.path.Selectable = true
-	s.open = widget.NewButtonWithIcon("Open image…", theme.FolderOpenIcon(), s.choose)
+	s.open = newButton("Open image…", theme.FolderOpenIcon(), s.choose)
 	s.open.Importance = widget.HighImportance
 	buttons := container.NewHBox(s.open)
 	if dp, ok := u.wiz.Engine().(wizard.DemoProvider); ok {
-		s.demo = widget.NewButtonWithIcon("Use the demo image", theme.MediaPlayIcon(), func() {
+		s.demo = newButton("Use the demo image", theme.MediaPlayIcon(), func() {
 			u.run("demo image", func(ctx context.Context) error {
 				p, err := dp.DemoImage(ctx)
 				if err != nil {
@@ -113,19 +112,19 @@ func (s *imageScreen) update(st wizard.State) {
 // ways out: Roll back, Keep (when that run finished) and its report.
 func (s *imageScreen) journalCard(img *wizard.ImageSummary) fyne.CanvasObject {
 	j := img.Journal
-	roll := widget.NewButtonWithIcon("Roll back", theme.ContentUndoIcon(), func() {
+	roll := newButton("Roll back", theme.ContentUndoIcon(), func() {
 		s.u.run("rollback", func(ctx context.Context) error { return s.u.wiz.RollbackImage(ctx) })
 	})
 	roll.Importance = widget.DangerImportance
 	buttons := container.NewHBox(roll)
 	if j.Finished {
-		keep := widget.NewButtonWithIcon("Keep", theme.ConfirmIcon(), func() {
+		keep := newButton("Keep", theme.ConfirmIcon(), func() {
 			s.u.run("keep", func(ctx context.Context) error { return s.u.wiz.KeepImage(ctx) })
 		})
 		buttons.Add(keep)
 	}
 	if j.ReportPath != "" {
-		buttons.Add(widget.NewButtonWithIcon("Open the report", theme.FileTextIcon(), func() { s.u.openPath(j.ReportPath) }))
+		buttons.Add(newButton("Open the report", theme.FileTextIcon(), func() { s.u.openPath(j.ReportPath) }))
 	}
 	rows := append(findingRows(img.Findings), buttons)
 	return card("This image was changed by pvinject", rows...)

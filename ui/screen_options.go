@@ -39,7 +39,7 @@ type optionsScreen struct {
 	cacheErr  *widget.Label
 	target    *widget.RadioGroup
 	output    *widget.Entry
-	browse    *widget.Button
+	browse    *button
 	format    *widget.Select
 	outErr    *widget.Label
 	outBox    *fyne.Container
@@ -74,7 +74,7 @@ func newOptionsScreen(u *UI) *optionsScreen {
 	s.output = widget.NewEntry()
 	s.output.OnChanged = func(string) { s.save() }
 	s.output.OnSubmitted = func(string) { u.goNext() }
-	s.browse = widget.NewButtonWithIcon("Choose…", theme.DocumentSaveIcon(), func() {
+	s.browse = newButton("Choose…", theme.DocumentSaveIcon(), func() {
 		u.picker.SaveFile("Save the new image as", s.output.Text, func(p string, err error) {
 			if err != nil {
 				if !errors.Is(err, errCancelled) {

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/pvinject/pvinject/wizard"
@@ -31,6 +33,7 @@ type UI struct {
 	wiz    *wizard.Wizard
 	picker Picker
 	log    *slog.Logger
+	about  About
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -40,15 +43,18 @@ type UI struct {
 	pending  atomic.Bool // a redraw is scheduled
 	updating bool        // widgets are being set from state; ignore their callbacks
 
-	header  *header
-	body    *fyne.Container
-	scroll  *container.Scroll
-	reason  *widget.Label
-	back    *widget.Button
-	next    *widget.Button
-	screens [wizard.NumSteps + 1]screen
-	shown   wizard.Step
-	root    fyne.CanvasObject
+	header *header
+	body   *fyne.Container
+	scroll *container.Scroll
+	reason *widget.Label
+	footer *fyne.Container
+	// lastNext is the Next state last written to the debug log.
+	lastNext string
+	back     *button
+	next     *button
+	screens  [wizard.NumSteps + 1]screen
+	shown    wizard.Step
+	root     fyne.CanvasObject
 }
 
 // newUI builds the content for win; do is fyne.Do except in tests.
@@ -59,9 +65,10 @@ func newUI(win fyne.Window, wiz *wizard.Wizard, picker Picker, do func(func())) 
 	u.reason = widget.NewLabel("")
 	u.reason.Wrapping = fyne.TextWrapWord
 	u.reason.Importance = widget.WarningImportance
-	u.back = widget.NewButton("Back", u.goBack)
-	u.next = widget.NewButton("Next", u.goNext)
+	u.back = newButton("Back", theme.NavigateBackIcon(), u.goBack)
+	u.next = newButton("Next", theme.NavigateNextIcon(), u.goNext)
 	u.next.Importance = widget.HighImportance
+	u.next.IconPlacement = widget.ButtonIconTrailingText
 
 	u.screens[wizard.StepImage] = newImageScreen(u)
 	u.screens[wizard.StepGuest] = newGuestScreen(u)
@@ -72,7 +79,8 @@ func newUI(win fyne.Window, wiz *wizard.Wizard, picker Picker, do func(func())) 
 
 	u.body = container.NewStack()
 	u.scroll = container.NewVScroll(container.NewPadded(u.body))
-	footer := container.NewBorder(nil, nil, nil, container.NewHBox(u.back, u.next), u.reason)
+	u.footer = container.NewVBox(u.reason, keysHint())
+	footer := container.NewBorder(nil, nil, nil, container.NewCenter(container.NewHBox(u.back, u.next)), u.footer)
 	// Header and footer are opaque and drawn after the scroll, so content
 	// scrolled under them never shows through.
 	u.root = container.NewBorder(opaque(u.header.object()),
@@ -116,11 +124,13 @@ func (u *UI) refresh() {
 	defer func() { u.updating = false }()
 
 	u.header.update(st)
-	if st.Step != u.shown {
+	entered := st.Step != u.shown
+	if entered {
 		u.shown = st.Step
 		u.body.Objects = []fyne.CanvasObject{u.screens[st.Step].object()}
 		u.body.Refresh()
 		u.scroll.ScrollToTop()
+		slog.Debug("ui: step", "n", int(st.Step), "name", st.Step.String())
 	}
 	u.screens[st.Step].update(st)
 	// Showing or hiding a widget does not lay out its parent again; one
@@ -139,6 +149,17 @@ func (u *UI) refresh() {
 		u.reason.SetText(st.NextReason)
 	default:
 		u.reason.SetText("")
+	}
+	if next := fmt.Sprintf("step=%d enabled=%v reason=%q", st.Step, st.CanNext, u.reason.Text); next != u.lastNext {
+		u.lastNext = next
+		slog.Debug("ui: next", "state", next)
+	}
+	if f, ok := u.screens[st.Step].(interface{ focusFirst(wizard.State) }); ok && entered {
+		f.focusFirst(st)
+	}
+	if u.reason.Visible() != (u.reason.Text != "") {
+		showIf(u.reason, u.reason.Text != "")
+		u.root.Refresh() // the footer's height changed
 	}
 	u.next.Refresh()
 }
@@ -189,9 +210,7 @@ func (u *UI) bindKeys(c fyne.Canvas) {
 	c.SetOnTypedKey(func(ev *fyne.KeyEvent) {
 		switch ev.Name {
 		case fyne.KeyReturn, fyne.KeyEnter:
-			if !u.next.Hidden && !u.next.Disabled() {
-				u.goNext()
-			}
+			u.defaultAction()
 		case fyne.KeyEscape:
 			if !u.back.Disabled() {
 				u.goBack()
@@ -208,6 +227,15 @@ func (u *UI) bindKeys(c fyne.Canvas) {
 			u.goBack()
 		}
 	})
+}
+
+// defaultAction is what Enter does where nothing (or a tick box) has the
+// focus: Next. It never presses Apply, which writes: that takes Tab to the
+// Apply button and Enter or Space there.
+func (u *UI) defaultAction() {
+	if !u.next.Hidden && !u.next.Disabled() {
+		u.goNext()
+	}
 }
 
 // onDropped opens a dropped image on step 1 and takes a dropped driver

@@ -107,10 +107,10 @@ func TestWalkWholeWizard(t *testing.T) {
 	h.picker.folder = "/srv/virtio-win"
 	h.tap(h.button("Choose folder…"))
 	d := h.u.screens[wizard.StepDrivers].(*driversScreen)
-	if h.u.next.Disabled() || d.path.Text != "/srv/virtio-win" || d.tabs.Items[2].Text != "Registry (12)" || !d.plan.Visible() || d.consent.Visible() {
-		t.Fatalf("step 4 after source: next disabled %v %q path %q tab %q", h.u.next.Disabled(), h.u.reason.Text, d.path.Text, d.tabs.Items[2].Text)
+	if h.u.next.Disabled() || d.path.Text != "/srv/virtio-win" || d.tabs.buttons[2].Text != "Registry (12)" || !d.plan.Visible() || d.consent.Visible() {
+		t.Fatalf("step 4 after source: next disabled %v %q path %q tab %q", h.u.next.Disabled(), h.u.reason.Text, d.path.Text, d.tabs.buttons[2].Text)
 	}
-	d.tabs.SelectIndex(2)
+	d.tabs.selectTab(2)
 	test.AssertImageMatches(t, "step4_drivers.png", h.win.Canvas().Capture())
 
 	// Step 5: a bad MTU blocks Next with the field's message; Escape and

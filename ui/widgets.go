@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"image/color"
+	"log/slog"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -95,7 +96,6 @@ func facts(pairs ...string) *fyne.Container {
 		k.TextStyle.Bold = true
 		v := widget.NewLabel(pairs[i+1])
 		v.Wrapping = fyne.TextWrapWord
-		v.Selectable = true
 		g.Add(k)
 		g.Add(v)
 	}
@@ -128,6 +128,7 @@ func findingRow(f wizard.Finding) fyne.CanvasObject {
 	l := widget.NewLabel(prefix + wizard.FindingText(f))
 	l.Wrapping = fyne.TextWrapWord
 	l.Importance = imp
+	slog.Debug("ui: finding shown", "text", l.Text)
 	var body fyne.CanvasObject = l
 	if f.Details != "" {
 		// The raw error, for whoever must dig further; never the message.

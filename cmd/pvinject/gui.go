@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -19,8 +20,19 @@ func runGUI(ctx context.Context, env *cliEnv, args []string) error {
 	if err := displayAvailable(); err != nil {
 		return err
 	}
+	cfg := ui.Config{About: ui.About{Version: Version, DebugLog: os.Getenv("PVINJECT_DEBUG_LOG")}}
+	if cfg.About.DebugLog == "" {
+		// The wizard always keeps a debug log (Help → About says where): the
+		// raw errors it does not show go there.
+		if path, err := ui.DefaultDebugLog(); err == nil {
+			if lg, f, err := ui.OpenDebugLog(path); err == nil {
+				defer f.Close()
+				env.log, cfg.About.DebugLog = lg, path
+				slog.SetDefault(lg)
+			}
+		}
+	}
 	eng := engine.New(env.log)
-	cfg := ui.Config{}
 	switch {
 	case len(args) == 1 && (args[0] == "--demo" || args[0] == "-demo"):
 		img, err := eng.DemoImage(ctx)

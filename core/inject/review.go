@@ -16,7 +16,17 @@ import (
 const (
 	CodeStorageUnusable = "inject.storage-package-unusable"
 	CodeNICDropped      = "inject.nic-driver-not-used"
+	CodeNoNIC           = "inject.no-nic-driver"
 )
+
+// nicDriver names the network driver each driver set ships, for the
+// warning when a source of that set has none for the guest (virtio-win's
+// layout: NetKVM/<os>/<arch>; the Xen PV drivers: xennet).
+var nicDriver = map[drivers.Kind]string{
+	drivers.KindVirtioWin:  "NetKVM",
+	drivers.KindOracleVMPV: "the Oracle VM PV network driver (xennet)",
+	drivers.KindXenPV:      "xennet",
+}
 
 // Storage and network device setup classes (Microsoft's system-defined
 // device setup classes).
@@ -94,6 +104,7 @@ func reviewPackages(p *Plan, src *drivers.Source, sel *drivers.Selection, guestA
 		kept = append(kept, c)
 	}
 	sel.Chosen = kept
+	noNICDriver(p, src, sel)
 
 	listed := map[string]bool{}
 	for _, r := range p.Rejected {
@@ -129,6 +140,31 @@ func reviewPackages(p *Plan, src *drivers.Source, sel *drivers.Selection, guestA
 		name := strings.TrimSuffix(path.Base(sk.Path), path.Ext(sk.Path))
 		p.Rejected = append(p.Rejected, Rejected{Name: name, Path: sk.Path, Reason: "not a usable package: " + sk.Reason})
 	}
+}
+
+// noNICDriver warns when a driver set that ships a network driver has none
+// for this Windows: the migrated VM would come up without network on its
+// paravirtual NIC, which an admin finds only after the move.
+func noNICDriver(p *Plan, src *drivers.Source, sel *drivers.Selection) {
+	name := nicDriver[src.Kind]
+	if name == "" {
+		return
+	}
+	for _, c := range sel.Chosen {
+		if isNet(c.Package) {
+			return
+		}
+	}
+	for _, w := range p.Warnings {
+		if w.Code == CodeNICDropped {
+			return // already said, with the reason
+		}
+	}
+	p.Warnings = append(p.Warnings, safety.Finding{Severity: safety.Warning, Code: CodeNoNIC,
+		Title: "No network driver in this driver source",
+		Message: fmt.Sprintf("The driver source has no %s for this Windows, so the VM will have no network on its paravirtual network adapter after the move.",
+			name),
+		Remedy: "Choose a complete driver source (for example the whole virtio-win ISO), or give the VM an emulated network adapter (e1000) until a network driver is installed."})
 }
 
 // Consents lists the risks the user accepted, in words, for the top of
