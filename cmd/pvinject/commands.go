@@ -9,7 +9,6 @@ import (
 
 	"github.com/pvinject/pvinject/core/inject"
 	"github.com/pvinject/pvinject/core/inspect"
-	"github.com/pvinject/pvinject/core/journal"
 )
 
 func writeJSON(w io.Writer, v any) error {
@@ -114,9 +113,6 @@ Examples:
 			if err != nil {
 				return err
 			}
-			if !journal.Exists(path) {
-				return fmt.Errorf("%s: nothing to roll back: no journal %s", path, journal.Path(path))
-			}
 			show := func(lines []string) {
 				fmt.Fprintf(env.stderr, "%s changed after pvinject wrote it; restoring anyway (--force) over:\n", path)
 				for _, l := range lines {
@@ -171,8 +167,8 @@ func onJournal(env *cliEnv, c *command, args []string, verb string, act func(str
 	if err != nil {
 		return err
 	}
-	if !journal.Exists(path) {
-		return fmt.Errorf("%s: nothing to %s: no journal %s", path, verb, journal.Path(path))
+	if !inject.HasJournal(path) {
+		return fmt.Errorf("%s: nothing to %s: no journal %s", path, verb, inject.JournalPath(path))
 	}
 	if err := act(path); err != nil {
 		return err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/pvinject/pvinject/core/drivers/inf"
 	"github.com/pvinject/pvinject/core/hive"
 	"github.com/pvinject/pvinject/core/image"
+	"github.com/pvinject/pvinject/core/imagelock"
 	"github.com/pvinject/pvinject/core/journal"
 	"github.com/pvinject/pvinject/core/ntfs"
 	"github.com/pvinject/pvinject/core/partition"
@@ -53,6 +53,16 @@ func ApplyWith(ctx context.Context, p *Plan, progress Progress, inner disk.Opene
 	if p.HasBlockers() {
 		return nil, p.Refusal()
 	}
+	// One writer per image: the lock is held until the report is saved, and
+	// the journal is kept under the image's canonical name (core/imagelock).
+	var lk *imagelock.Lock
+	if p.Request.InPlace {
+		var err error
+		if lk, err = lockImage(p.Target, lockInject); err != nil {
+			return nil, err
+		}
+		defer lk.Release()
+	}
 	if err := recheckTarget(p); err != nil {
 		return nil, err
 	}
@@ -62,17 +72,12 @@ func ApplyWith(ctx context.Context, p *Plan, progress Progress, inner disk.Opene
 	}
 	rep := newReport(p)
 	rep.Started = time.Now().UTC()
-
 	if !p.Request.InPlace {
-		if err := convertOutput(ctx, p, progress); err != nil {
-			return nil, err
-		}
+		return applyOutput(ctx, p, data, rep, progress, inner)
 	}
-	j, err := journal.Begin(p.Target, inner)
+	jimg := lk.Path
+	j, err := journal.Begin(jimg, inner)
 	if err != nil {
-		if !p.Request.InPlace {
-			os.Remove(p.Target)
-		}
 		if errors.Is(err, journal.ErrJournalExists) {
 			return nil, &safety.Refusal{Subject: p.Target, Reason: err.Error(), Remedy: "run `pvinject rollback IMAGE` first"}
 		}
@@ -81,10 +86,7 @@ func ApplyWith(ctx context.Context, p *Plan, progress Progress, inner disk.Opene
 	rep.Journal = j.JournalPath()
 	fail := func(cause error) (*Report, error) {
 		j.Close()
-		res, rbErr := journal.RollbackWith(p.Target, journal.Options{})
-		if !p.Request.InPlace {
-			os.Remove(p.Target)
-		}
+		res, rbErr := journal.RollbackWith(jimg, journal.Options{})
 		var r *safety.Refusal
 		if errors.As(cause, &r) && rbErr == nil {
 			return nil, cause
@@ -219,8 +221,8 @@ func openVolume(img disk.Image, p *Plan, writable bool) (*ntfs.Volume, *partitio
 	return nil, nil, fmt.Errorf("%w: partition at byte %d not found in %s", ErrChanged, p.Partition.Start, p.Target)
 }
 
-func write(ctx context.Context, p *Plan, data [][]byte, j *journal.Opener, progress Progress) (err error) {
-	opened, err := image.Open(p.Target, disk.Options{Writable: true, Opener: j})
+func write(ctx context.Context, p *Plan, data [][]byte, op disk.Opener, progress Progress) (err error) {
+	opened, err := image.Open(p.Target, disk.Options{Writable: true, Opener: op})
 	if errors.Is(err, disk.ErrInUse) { // Windows: another program writes or read-locks it
 		return &safety.Refusal{Subject: p.Target, Reason: "another program has the image open (a running virtual machine, a backup, or a mounted disk)",
 			Remedy: "shut the VM down or close that program, then try again"}
@@ -228,7 +230,10 @@ func write(ctx context.Context, p *Plan, data [][]byte, j *journal.Opener, progr
 	if err != nil {
 		return fmt.Errorf("inject: open %s for writing: %w", p.Target, err)
 	}
-	img := j.Guest(opened) // the journal's seal notes the guest bytes written, to name them in a refused rollback
+	var img disk.Image = opened // a new image (--output) has no journal
+	if j, ok := op.(*journal.Opener); ok {
+		img = j.Guest(opened) // the journal's seal notes the guest bytes written, to name them in a refused rollback
+	}
 	defer func() {
 		if cerr := img.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("inject: close %s: %w", p.Target, cerr)

@@ -220,7 +220,7 @@ func outputFormat(req Request) (string, error) {
 // images (in place), an existing output file.
 func preflightTarget(p *Plan) {
 	if p.Request.InPlace {
-		if journal.Exists(p.Request.Image) {
+		if HasJournal(p.Request.Image) {
 			r := journalRefusal(p.Request.Image)
 			p.Blockers = append(p.Blockers, safety.Finding{Severity: safety.Blocker, Code: "inject.journal-exists",
 				Message: r.Reason, Remedy: r.Remedy})

@@ -20,7 +20,6 @@ import (
 	"github.com/pvinject/pvinject/assets"
 	"github.com/pvinject/pvinject/core/inject"
 	"github.com/pvinject/pvinject/core/inspect"
-	"github.com/pvinject/pvinject/core/journal"
 	"github.com/pvinject/pvinject/core/matrix"
 	"github.com/pvinject/pvinject/core/safety"
 	"github.com/pvinject/pvinject/wizard"
@@ -286,7 +285,7 @@ func mapReport(p *inject.Plan, rep *inject.Report) wizard.Report {
 	out := wizard.Report{
 		Image: p.Target, Source: p.Request.Image, InPlace: p.Request.InPlace,
 		Files: s.Files, Registry: s.Registry, FirstBoot: s.FirstBoot,
-		Rollback:   "pvinject rollback " + p.Target,
+		Rollback:   rep.Rollback,
 		HostAdvice: p.HostAdvice, Findings: s.Findings,
 		ReportPath: rep.ReportHTML,
 	}
@@ -297,8 +296,8 @@ func mapReport(p *inject.Plan, rep *inject.Report) wizard.Report {
 }
 
 func (e *Engine) Rollback(ctx context.Context, imagePath string) error {
-	if !journal.Exists(imagePath) {
-		return fmt.Errorf("%s: nothing to roll back: no journal %s", imagePath, journal.Path(imagePath))
+	if !inject.HasJournal(imagePath) {
+		return fmt.Errorf("%s: nothing to roll back: no journal %s", imagePath, inject.JournalPath(imagePath))
 	}
 	return inject.Rollback(imagePath)
 }
