@@ -167,9 +167,6 @@ func onJournal(env *cliEnv, c *command, args []string, verb string, act func(str
 	if err != nil {
 		return err
 	}
-	if !inject.HasJournal(path) {
-		return fmt.Errorf("%s: nothing to %s: no journal %s", path, verb, inject.JournalPath(path))
-	}
 	if err := act(path); err != nil {
 		return err
 	}

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
+
+	"github.com/pvinject/pvinject/core/drivers"
 
 	"github.com/pvinject/pvinject/core/imagelock"
 	"github.com/pvinject/pvinject/core/journal"
@@ -71,12 +74,12 @@ func journalImage(path string) string {
 // resolve to it, has a journal (an injection not yet accepted or rolled back).
 func HasJournal(path string) bool { return journal.Exists(journalImage(path)) }
 
-// JournalPath is the journal file of the image at path.
-func JournalPath(path string) string { return journal.Path(journalImage(path)) }
-
 // noJournal says that there is nothing to act on, and why a hard-linked
 // name may be the reason.
 func noJournal(path string, lk *imagelock.Lock, verb string) error {
+	if rep, err := LoadReport(path); err == nil && rep.Plan != nil && !rep.Plan.Request.InPlace {
+		return noJournalError(fmt.Sprintf("%s: nothing to %s: it is a new image that pvinject wrote, and %s was never changed; to undo, delete it", path, verb, rep.Plan.Request.Image))
+	}
 	msg := fmt.Sprintf("%s: nothing to %s: no journal %s", path, verb, journal.Path(lk.Path))
 	if lk.Links > 1 {
 		msg += fmt.Sprintf(" (this file has %d names on disk; run it on the name the injection used)", lk.Links)
@@ -90,3 +93,18 @@ type noJournalError string
 
 func (e noJournalError) Error() string { return string(e) }
 func (e noJournalError) Unwrap() error { return journal.ErrNoJournal }
+
+// checkDriverBinary blocks the plan when a file written as a driver (.sys)
+// is not a Windows driver binary: whatever the INF and the source say, no
+// other bytes may be installed where Windows loads kernel code from.
+func (pl *planner) checkDriverBinary(guestPath string, data []byte, source string) {
+	if !strings.HasSuffix(strings.ToLower(guestPath), ".sys") {
+		return
+	}
+	if _, err := drivers.PEArch(data); err != nil {
+		pl.p.Blockers = append(pl.p.Blockers, safety.Finding{Severity: safety.Blocker, Code: "inject.driver-not-pe",
+			Title:   "A driver file is not a Windows driver",
+			Message: fmt.Sprintf("%s in the driver source is not a Windows driver binary; it would have been installed as %s", source, guestPath),
+			Remedy:  "use an unmodified driver source from the vendor", Details: err.Error()})
+	}
+}

@@ -296,9 +296,6 @@ func mapReport(p *inject.Plan, rep *inject.Report) wizard.Report {
 }
 
 func (e *Engine) Rollback(ctx context.Context, imagePath string) error {
-	if !inject.HasJournal(imagePath) {
-		return fmt.Errorf("%s: nothing to roll back: no journal %s", imagePath, inject.JournalPath(imagePath))
-	}
 	return inject.Rollback(imagePath)
 }
 
