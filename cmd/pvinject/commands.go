@@ -30,8 +30,8 @@ func oneImage(args []string) (string, error) {
 }
 
 type inspectFlags struct {
-	json    bool
-	install int
+	json, allowBackingOutside bool
+	install                   int
 }
 
 func inspectCmd() *command {
@@ -52,6 +52,7 @@ Examples:
 		flags: func(fs *flag.FlagSet) any {
 			f := &inspectFlags{}
 			fs.BoolVar(&f.json, "json", false, "print the report as JSON on stdout")
+			fs.BoolVar(&f.allowBackingOutside, "allow-backing-outside", false, "open parent (backing) images outside IMAGE's folder (only for images you trust)")
 			fs.IntVar(&f.install, "install", 0, "which Windows installation to evaluate when there are several (0 = first)")
 			return f
 		},
@@ -66,9 +67,9 @@ Examples:
 			if err != nil {
 				return err
 			}
-			r, err := inspect.Inspect(ctx, path, inspect.Options{Install: f.install, Logger: env.log})
+			r, err := inspect.Inspect(ctx, path, inspect.Options{Install: f.install, Logger: env.log, AllowBackingOutside: f.allowBackingOutside})
 			if err != nil {
-				return err
+				return backingRefusal(err)
 			}
 			if f.json {
 				return writeJSON(env.stdout, r)

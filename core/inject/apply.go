@@ -181,7 +181,7 @@ func loadFileData(p *Plan) ([][]byte, error) {
 }
 
 func convertOutput(ctx context.Context, p *Plan, progress Progress) error {
-	src, err := image.Open(p.Request.Image, disk.Options{})
+	src, err := image.Open(p.Request.Image, disk.Options{AllowParentOutside: p.Request.AllowBackingOutside})
 	if err != nil {
 		return fmt.Errorf("inject: open %s: %w", p.Request.Image, err)
 	}
@@ -222,7 +222,7 @@ func openVolume(img disk.Image, p *Plan, writable bool) (*ntfs.Volume, *partitio
 }
 
 func write(ctx context.Context, p *Plan, data [][]byte, op disk.Opener, progress Progress) (err error) {
-	opened, err := image.Open(p.Target, disk.Options{Writable: true, Opener: op})
+	opened, err := image.Open(p.Target, disk.Options{Writable: true, Opener: op, AllowParentOutside: p.Request.AllowBackingOutside})
 	if errors.Is(err, disk.ErrInUse) { // Windows: another program writes or read-locks it
 		return &safety.Refusal{Subject: p.Target, Reason: "another program has the image open (a running virtual machine, a backup, or a mounted disk)",
 			Remedy: "shut the VM down or close that program, then try again"}

@@ -16,7 +16,6 @@ import (
 	"github.com/pvinject/pvinject/core/drivers/inf"
 	"github.com/pvinject/pvinject/core/guest"
 	"github.com/pvinject/pvinject/core/image"
-	"github.com/pvinject/pvinject/core/journal"
 	"github.com/pvinject/pvinject/core/matrix"
 	"github.com/pvinject/pvinject/core/ntfs"
 	"github.com/pvinject/pvinject/core/partition"
@@ -87,10 +86,10 @@ func BuildPlan(ctx context.Context, req Request) (*Plan, error) {
 	// A journal means an earlier run was cut off (the image may be half
 	// written and unreadable) or finished and was not accepted: reading the
 	// guest now would describe an unknown state.
-	if journal.Exists(req.Image) {
+	if HasJournal(req.Image) {
 		return nil, journalRefusal(req.Image)
 	}
-	img, err := image.Open(req.Image, disk.Options{Opener: req.Opener})
+	img, err := image.Open(req.Image, disk.Options{Opener: req.Opener, AllowParentOutside: req.AllowBackingOutside})
 	if err != nil {
 		return nil, image.Named(req.Image, err)
 	}

@@ -29,6 +29,9 @@ type Options struct {
 	// Opener opens the host files; nil means disk.OSOpener. Whatever it is,
 	// Inspect only ever asks it for read-only opens.
 	Opener disk.Opener
+	// AllowBackingOutside lets parent (backing) images lie outside the
+	// image's folder (core/image.ResolveParentIn).
+	AllowBackingOutside bool
 	// Sets are the driver sets to evaluate; nil means matrix.Builtin().
 	Sets []matrix.Set
 	// OpenHive opens registry hives; nil means core/hive read-only: clean
@@ -54,7 +57,7 @@ func Inspect(ctx context.Context, path string, opts Options) (_ *Report, err err
 		inner = disk.OSOpener{}
 	}
 	ro := readOnlyOpener{inner}
-	im, err := image.Open(path, disk.Options{Opener: ro})
+	im, err := image.Open(path, disk.Options{Opener: ro, AllowParentOutside: opts.AllowBackingOutside})
 	if err != nil {
 		return nil, image.Named(path, err)
 	}
