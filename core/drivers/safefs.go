@@ -97,8 +97,17 @@ func modeWords(m fs.FileMode) string {
 }
 
 func (s *sourceFS) unsafe(name, why string) error {
-	return fmt.Errorf("%w: %s is %s", ErrUnsafeFile, filepath.Join(s.root, filepath.FromSlash(name)), why)
+	return &UnsafeFileError{Path: filepath.Join(s.root, filepath.FromSlash(name)), Why: why}
 }
+
+// UnsafeFileError names a driver-source entry that is not read, and why.
+type UnsafeFileError struct {
+	Path string // host path of the entry
+	Why  string // "a link to /etc/shadow, outside the driver source"
+}
+
+func (e *UnsafeFileError) Error() string { return e.Path + " is " + e.Why }
+func (e *UnsafeFileError) Unwrap() error { return ErrUnsafeFile }
 
 func unwrapPath(err error) error {
 	var pe *fs.PathError

@@ -72,7 +72,7 @@ func OpenSource(p string, opts inf.Options) (*Source, error) {
 	src := &Source{Path: p}
 	only := ""
 	if !st.IsDir() && !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: %s is %s", ErrUnsafeFile, p, modeWords(st.Mode()))
+		return nil, &UnsafeFileError{Path: p, Why: modeWords(st.Mode())}
 	}
 	var dir *sourceFS
 	switch {

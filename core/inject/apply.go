@@ -68,7 +68,7 @@ func ApplyWith(ctx context.Context, p *Plan, progress Progress, inner disk.Opene
 	}
 	data, err := loadFileData(p)
 	if err != nil {
-		return nil, err
+		return nil, unsafeSourceRefusal(err)
 	}
 	rep := newReport(p)
 	rep.Started = time.Now().UTC()

@@ -68,7 +68,8 @@ const ethHeader = 14
 // the driver packages and computes every file and registry change with the
 // values they replace. It never writes. A plan with blockers is returned
 // with a nil error: Apply refuses it, the caller shows why.
-func BuildPlan(ctx context.Context, req Request) (*Plan, error) {
+func BuildPlan(ctx context.Context, req Request) (_ *Plan, err error) {
+	defer func() { err = unsafeSourceRefusal(err) }()
 	if err := req.validate(); err != nil {
 		return nil, err
 	}

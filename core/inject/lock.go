@@ -94,6 +94,17 @@ type noJournalError string
 func (e noJournalError) Error() string { return string(e) }
 func (e noJournalError) Unwrap() error { return journal.ErrNoJournal }
 
+// unsafeSourceRefusal turns a driver-source entry that pvinject will not
+// read (core/drivers.sourceFS) into a refusal naming it once.
+func unsafeSourceRefusal(err error) error {
+	var u *drivers.UnsafeFileError
+	if !errors.As(err, &u) {
+		return err
+	}
+	return &safety.Refusal{Subject: u.Path, Reason: "it is " + u.Why + "; pvinject reads only the driver source's own files",
+		Remedy: "remove it, or use an unmodified driver source from the vendor"}
+}
+
 // checkDriverBinary blocks the plan when a file written as a driver (.sys)
 // is not a Windows driver binary: whatever the INF and the source say, no
 // other bytes may be installed where Windows loads kernel code from.
