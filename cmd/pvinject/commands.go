@@ -88,7 +88,9 @@ func rollbackCmd() *command {
 Restores IMAGE byte for byte from the journal pvinject keeps beside it
 (IMAGE.pvinject-journal), whether the injection finished, failed or was cut
 off, then removes the journal and the reports beside the image. Files the
-injection created (new extents) are removed.
+injection created (new extents) are removed. An image written with --output
+has no journal: to undo it, delete it. Refused while another pvinject run or
+another program (qemu, a loop device, a mount) uses the image.
 
 It first checks the journal and the image, and restores nothing (exit status
 3, the journal kept) when the journal is damaged or when the image changed

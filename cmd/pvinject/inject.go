@@ -138,6 +138,11 @@ old and new value), refuses unsafe or unsupported guests with status 3 before
 writing anything, then applies the plan as one journaled transaction, verifies
 it by re-reading every file and value, and writes a report beside the image
 (IMAGE.pvinject-report.json and .html). A failed verification rolls back.
+With --output the new image is built beside its target under a temporary
+name and moved into place once verified; it has no journal (to undo it,
+delete it). In place, pvinject is the image's only writer while it runs and
+refuses images in use by qemu, a loop device or a mount, and files with more
+than one name (hard links).
 
 Boot-critical storage drivers are installed offline so the first boot on the
 new hypervisor finds its disk; everything else is staged and installed by a
