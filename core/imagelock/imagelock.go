@@ -80,6 +80,15 @@ func Canonical(path string) (string, error) {
 	return c, nil
 }
 
+// Name is Canonical(path), or path itself when it cannot be resolved (a
+// missing file): the name to look for the image's journal under.
+func Name(path string) string {
+	if c, err := Canonical(path); err == nil {
+		return c
+	}
+	return path
+}
+
 // Acquire locks the image at path in mode without waiting: when another
 // pvinject run holds it, it returns an *Error wrapping ErrLocked that names
 // the holder where the system says. The path must name an existing regular

@@ -63,12 +63,7 @@ func lockRefusal(path string, err error) error {
 
 // journalImage is the name the image's journal is kept under: its canonical
 // name (core/imagelock doc), or path itself when that cannot be resolved.
-func journalImage(path string) string {
-	if c, err := imagelock.Canonical(path); err == nil {
-		return c
-	}
-	return path
-}
+func journalImage(path string) string { return imagelock.Name(path) }
 
 // HasJournal reports whether the image at path, under any of the names that
 // resolve to it, has a journal (an injection not yet accepted or rolled back).

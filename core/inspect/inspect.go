@@ -9,6 +9,7 @@ import (
 	"github.com/pvinject/pvinject/core/disk"
 	"github.com/pvinject/pvinject/core/guest"
 	"github.com/pvinject/pvinject/core/image"
+	"github.com/pvinject/pvinject/core/imagelock"
 	"github.com/pvinject/pvinject/core/journal"
 	"github.com/pvinject/pvinject/core/matrix"
 	"github.com/pvinject/pvinject/core/netid"
@@ -184,7 +185,7 @@ func describeImage(ro disk.Opener, im *image.Image, path string, r *Report) erro
 			Remedy:  "check that the image's folder can be listed, or write the result to a new image (--output)"})
 	}
 	r.Image.Children = children
-	if journal.Exists(path) {
+	if journal.Exists(imagelock.Name(path)) { // the journal lives beside the canonical name
 		r.Safety.add(pendingJournalFinding())
 	}
 	if len(children) > 0 {
