@@ -80,11 +80,15 @@ func Canonical(path string) (string, error) {
 	return c, nil
 }
 
-// Name is Canonical(path), or path itself when it cannot be resolved (a
-// missing file): the name to look for the image's journal under.
+// Name is Canonical(path); for a file that no longer exists, its folder's
+// canonical name joined with its base name; else path itself. It is the
+// name to look for the image's journal under.
 func Name(path string) string {
 	if c, err := Canonical(path); err == nil {
 		return c
+	}
+	if d, err := Canonical(filepath.Dir(path)); err == nil {
+		return filepath.Join(d, filepath.Base(path))
 	}
 	return path
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pvinject/pvinject/core/disk"
 	"github.com/pvinject/pvinject/core/image"
+	"github.com/pvinject/pvinject/core/imagelock"
 	"github.com/pvinject/pvinject/core/journal"
 	"github.com/pvinject/pvinject/core/ntfs"
 	"github.com/pvinject/pvinject/core/partition"
@@ -73,15 +74,20 @@ func Rollback(imagePath string) error {
 // It holds the image's lock (core/imagelock), refuses an image in use, finds
 // the journal under the image's canonical name, and never creates the image.
 func RollbackImage(imagePath string, force bool, show func(lines []string)) (*RollbackResult, error) {
-	lk, err := lockImage(imagePath, lockRollback)
-	if err != nil {
-		return nil, err
+	jimg := imagelock.Name(imagePath)
+	if _, err := os.Lstat(imagePath); !errors.Is(err, os.ErrNotExist) || !journal.Exists(jimg) {
+		lk, err := lockImage(imagePath, lockRollback)
+		if err != nil {
+			return nil, err
+		}
+		defer lk.Release()
+		if !journal.Exists(lk.Path) {
+			return nil, noJournal(imagePath, lk, "roll back")
+		}
+		jimg = lk.Path
 	}
-	defer lk.Release()
-	if !journal.Exists(lk.Path) {
-		return nil, noJournal(imagePath, lk, "roll back")
-	}
-	jimg := lk.Path
+	// else the image is gone but its journal is not: there is nothing to
+	// lock, and the journal's own checks refuse without creating anything.
 	res, err := journal.RollbackWith(jimg, journal.Options{})
 	var ce *journal.ChangedError
 	if errors.As(err, &ce) {
