@@ -116,8 +116,7 @@ func ApplyWith(ctx context.Context, p *Plan, progress Progress, inner disk.Opene
 	// keeps the journal (rollback stays possible) and is the report's
 	// first word.
 	progress(0.95, "checking that Windows will boot")
-	rep.Boot = CheckBoot(ctx, p)
-	rep.Attention.Boots, rep.Attention.Boot = rep.Boot.Boots(), rep.Boot.Summary
+	checkBootInto(ctx, rep, p)
 	rep.Finished = time.Now().UTC()
 	// The report is saved in full before the point of no return (the seal),
 	// so a failure while saving it still rolls the image back.

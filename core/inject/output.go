@@ -57,7 +57,7 @@ func applyOutput(ctx context.Context, p *Plan, data [][]byte, rep *Report, progr
 	// As in place: the boot check re-reads the written image on its own,
 	// and its verdict leads the report.
 	progress(0.95, "checking that Windows will boot")
-	rep.Boot = CheckBoot(ctx, &q)
+	checkBootInto(ctx, rep, &q)
 	if err := moveInto(tmp, dir); err != nil {
 		return fail(err)
 	}
@@ -120,4 +120,11 @@ func syncFile(path string) error {
 		return fmt.Errorf("inject: sync %s: %w", path, err)
 	}
 	return nil
+}
+
+// checkBootInto runs the boot check on p's target and puts its verdict at
+// the top of the report.
+func checkBootInto(ctx context.Context, rep *Report, p *Plan) {
+	rep.Boot = CheckBoot(ctx, p)
+	rep.Attention.Boots, rep.Attention.Boot = rep.Boot.Boots(), rep.Boot.Summary
 }
