@@ -9,7 +9,6 @@ import (
 
 	"github.com/pvinject/pvinject/core/inject"
 	"github.com/pvinject/pvinject/core/inspect"
-	"github.com/pvinject/pvinject/core/journal"
 )
 
 func writeJSON(w io.Writer, v any) error {
@@ -31,8 +30,8 @@ func oneImage(args []string) (string, error) {
 }
 
 type inspectFlags struct {
-	json    bool
-	install int
+	json, allowBackingOutside bool
+	install                   int
 }
 
 func inspectCmd() *command {
@@ -53,6 +52,7 @@ Examples:
 		flags: func(fs *flag.FlagSet) any {
 			f := &inspectFlags{}
 			fs.BoolVar(&f.json, "json", false, "print the report as JSON on stdout")
+			fs.BoolVar(&f.allowBackingOutside, "allow-backing-outside", false, "open parent (backing) images outside IMAGE's folder (only for images you trust)")
 			fs.IntVar(&f.install, "install", 0, "which Windows installation to evaluate when there are several (0 = first)")
 			return f
 		},
@@ -67,9 +67,9 @@ Examples:
 			if err != nil {
 				return err
 			}
-			r, err := inspect.Inspect(ctx, path, inspect.Options{Install: f.install, Logger: env.log})
+			r, err := inspect.Inspect(ctx, path, inspect.Options{Install: f.install, Logger: env.log, AllowBackingOutside: f.allowBackingOutside})
 			if err != nil {
-				return err
+				return backingRefusal(err)
 			}
 			if f.json {
 				return writeJSON(env.stdout, r)
@@ -88,7 +88,9 @@ func rollbackCmd() *command {
 Restores IMAGE byte for byte from the journal pvinject keeps beside it
 (IMAGE.pvinject-journal), whether the injection finished, failed or was cut
 off, then removes the journal and the reports beside the image. Files the
-injection created (new extents) are removed.
+injection created (new extents) are removed. An image written with --output
+has no journal: to undo it, delete it. Refused while another pvinject run or
+another program (qemu, a loop device, a mount) uses the image.
 
 It first checks the journal and the image, and restores nothing (exit status
 3, the journal kept) when the journal is damaged or when the image changed
@@ -113,9 +115,6 @@ Examples:
 			path, err := oneImage(pos)
 			if err != nil {
 				return err
-			}
-			if !journal.Exists(path) {
-				return fmt.Errorf("%s: nothing to roll back: no journal %s", path, journal.Path(path))
 			}
 			show := func(lines []string) {
 				fmt.Fprintf(env.stderr, "%s changed after pvinject wrote it; restoring anyway (--force) over:\n", path)
@@ -170,9 +169,6 @@ func onJournal(env *cliEnv, c *command, args []string, verb string, act func(str
 	path, err := oneImage(pos)
 	if err != nil {
 		return err
-	}
-	if !journal.Exists(path) {
-		return fmt.Errorf("%s: nothing to %s: no journal %s", path, verb, journal.Path(path))
 	}
 	if err := act(path); err != nil {
 		return err

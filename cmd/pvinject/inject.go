@@ -16,7 +16,7 @@ import (
 type injectFlags struct {
 	drivers, set, output, format, writeCache, answers string
 	inPlace, allowUnsigned, allowUnsupported, dryRun  bool
-	json                                              bool
+	json, allowBackingOutside                         bool
 	mtu                                               int
 	keepIP                                            string
 	ips                                               []string
@@ -39,6 +39,7 @@ func (f *injectFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.allowUnsupported, "allow-unsupported", false, "go on when the driver set's matrix says the guest is unsupported")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the plan (every file and registry value, old and new) and write nothing")
 	fs.BoolVar(&f.json, "json", false, "print the plan or report as JSON on stdout")
+	fs.BoolVar(&f.allowBackingOutside, "allow-backing-outside", false, "open parent (backing) images outside IMAGE's folder (only for images you trust: an image can name any host file as its parent)")
 	fs.StringVar(&f.answers, "answers", "", "read the choices from an answer file saved by the wizard (flags given override it)")
 }
 
@@ -84,6 +85,7 @@ func (f *injectFlags) request(fs *flag.FlagSet, image string) (inject.Request, e
 	if set["allow-unsigned"] {
 		req.AllowUnsigned = f.allowUnsigned
 	}
+	req.AllowBackingOutside = f.allowBackingOutside
 	if set["allow-unsupported"] {
 		req.AllowUnsupported = f.allowUnsupported
 	}
@@ -136,6 +138,11 @@ old and new value), refuses unsafe or unsupported guests with status 3 before
 writing anything, then applies the plan as one journaled transaction, verifies
 it by re-reading every file and value, and writes a report beside the image
 (IMAGE.pvinject-report.json and .html). A failed verification rolls back.
+With --output the new image is built beside its target under a temporary
+name and moved into place once verified; it has no journal (to undo it,
+delete it). In place, pvinject is the image's only writer while it runs and
+refuses images in use by qemu, a loop device or a mount, and files with more
+than one name (hard links).
 
 Boot-critical storage drivers are installed offline so the first boot on the
 new hypervisor finds its disk; everything else is staged and installed by a
@@ -180,7 +187,7 @@ Examples:
 				return usagef("%s: %v", path, err)
 			}
 			if err != nil {
-				return err
+				return backingRefusal(err)
 			}
 			if f.dryRun {
 				var err error
@@ -215,7 +222,7 @@ Examples:
 				fmt.Fprintln(env.stderr)
 			}
 			if err != nil {
-				return err
+				return backingRefusal(err)
 			}
 			if f.json {
 				err = writeJSON(env.stdout, rep)

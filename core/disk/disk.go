@@ -128,6 +128,10 @@ type Options struct {
 	// child at path childPath. It is supplied by core/image, which resolves
 	// relative paths, detects loops and opens parents read-only.
 	OpenParent func(ref, childPath string) (Image, error)
+	// AllowParentOutside lets a parent (backing) file resolve outside the
+	// child's folder. Off by default: an image from elsewhere could name any
+	// host file as its parent (core/image.ResolveParentIn).
+	AllowParentOutside bool
 }
 
 // FileOpener returns the Opener to use.

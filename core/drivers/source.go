@@ -71,9 +71,16 @@ func OpenSource(p string, opts inf.Options) (*Source, error) {
 	}
 	src := &Source{Path: p}
 	only := ""
+	if !st.IsDir() && !st.Mode().IsRegular() {
+		return nil, &UnsafeFileError{Path: p, Why: modeWords(st.Mode())}
+	}
+	var dir *sourceFS
 	switch {
 	case st.IsDir():
-		src.FS = os.DirFS(p)
+		if dir, err = newSourceFS(p); err != nil {
+			return nil, err
+		}
+		src.FS = dir
 	case isISO(p):
 		fsys, closer, err := openISO(p)
 		if err != nil {
@@ -81,9 +88,15 @@ func OpenSource(p string, opts inf.Options) (*Source, error) {
 		}
 		src.FS, src.closer, src.ISO = fsys, closer, true
 	case strings.EqualFold(filepath.Ext(p), ".inf") || strings.EqualFold(filepath.Ext(p), ".inx"):
-		src.FS, only = os.DirFS(filepath.Dir(p)), filepath.Base(p)
+		if dir, err = newSourceFS(filepath.Dir(p)); err != nil {
+			return nil, err
+		}
+		src.FS, only = dir, filepath.Base(p)
 	case strings.EqualFold(filepath.Ext(p), ".exe"):
-		src.FS = os.DirFS(filepath.Dir(p))
+		if dir, err = newSourceFS(filepath.Dir(p)); err != nil {
+			return nil, err
+		}
+		src.FS = dir
 		src.Kind = KindOracleVMPV
 		src.Installer = &Installer{Path: filepath.Base(p)}
 		if rf, _, ok := lookupFold(src.FS, ".", "setup.iss"); ok {
@@ -113,6 +126,11 @@ func (s *Source) load(opts inf.Options, only string) error {
 		}
 		if n++; n > maxSourceFiles {
 			return fmt.Errorf("drivers: %s has more than %d files", s.Path, maxSourceFiles)
+		}
+		if sfs, ok := s.FS.(*sourceFS); ok && only == "" {
+			if err := sfs.checkEntry(p, d); err != nil {
+				return err
+			}
 		}
 		if d.IsDir() {
 			if p != "." && strings.EqualFold(d.Name(), "sriov") {

@@ -103,7 +103,7 @@ func (im *Image) openLayer(path string, opts disk.Options, depth int, seen []os.
 		if depth+1 >= MaxChainDepth {
 			return nil, fmt.Errorf("image: %s: differencing chain deeper than %d images", child, MaxChainDepth)
 		}
-		p, err := ResolveParent(ref, child)
+		p, err := ResolveParentIn(ref, child, opts.AllowParentOutside)
 		if err != nil {
 			return nil, err
 		}

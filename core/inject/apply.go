@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/pvinject/pvinject/core/disk"
 	"github.com/pvinject/pvinject/core/hive"
 	"github.com/pvinject/pvinject/core/image"
+	"github.com/pvinject/pvinject/core/imagelock"
 	"github.com/pvinject/pvinject/core/journal"
 	"github.com/pvinject/pvinject/core/ntfs"
 	"github.com/pvinject/pvinject/core/partition"
@@ -51,26 +51,31 @@ func ApplyWith(ctx context.Context, p *Plan, progress Progress, inner disk.Opene
 	if p.HasBlockers() {
 		return nil, p.Refusal()
 	}
+	// One writer per image: the lock is held until the report is saved, and
+	// the journal is kept under the image's canonical name (core/imagelock).
+	var lk *imagelock.Lock
+	if p.Request.InPlace {
+		var err error
+		if lk, err = lockImage(p.Target, lockInject); err != nil {
+			return nil, err
+		}
+		defer lk.Release()
+	}
 	if err := recheckTarget(p); err != nil {
 		return nil, err
 	}
 	data, err := loadFileData(p)
 	if err != nil {
-		return nil, err
+		return nil, unsafeSourceRefusal(err)
 	}
 	rep := newReport(p)
 	rep.Started = time.Now().UTC()
-
 	if !p.Request.InPlace {
-		if err := convertOutput(ctx, p, progress); err != nil {
-			return nil, err
-		}
+		return applyOutput(ctx, p, data, rep, progress, inner)
 	}
-	j, err := journal.Begin(p.Target, inner)
+	jimg := lk.Path
+	j, err := journal.Begin(jimg, inner)
 	if err != nil {
-		if !p.Request.InPlace {
-			os.Remove(p.Target)
-		}
 		if errors.Is(err, journal.ErrJournalExists) {
 			return nil, &safety.Refusal{Subject: p.Target, Reason: err.Error(), Remedy: "run `pvinject rollback IMAGE` first"}
 		}
@@ -79,10 +84,7 @@ func ApplyWith(ctx context.Context, p *Plan, progress Progress, inner disk.Opene
 	rep.Journal = j.JournalPath()
 	fail := func(cause error) (*Report, error) {
 		j.Close()
-		res, rbErr := journal.RollbackWith(p.Target, journal.Options{})
-		if !p.Request.InPlace {
-			os.Remove(p.Target)
-		}
+		res, rbErr := journal.RollbackWith(jimg, journal.Options{})
 		var r *safety.Refusal
 		if errors.As(cause, &r) && rbErr == nil {
 			return nil, cause
@@ -112,8 +114,7 @@ func ApplyWith(ctx context.Context, p *Plan, progress Progress, inner disk.Opene
 	// keeps the journal (rollback stays possible) and is the report's
 	// first word.
 	progress(0.95, "checking that Windows will boot")
-	rep.Boot = CheckBoot(ctx, p)
-	rep.Attention.Boots, rep.Attention.Boot = rep.Boot.Boots(), rep.Boot.Summary
+	checkBootInto(ctx, rep, p)
 	rep.Finished = time.Now().UTC()
 	// The report is saved in full before the point of no return (the seal),
 	// so a failure while saving it still rolls the image back.
@@ -177,7 +178,7 @@ func loadFileData(p *Plan) ([][]byte, error) {
 }
 
 func convertOutput(ctx context.Context, p *Plan, progress Progress) error {
-	src, err := image.Open(p.Request.Image, disk.Options{})
+	src, err := image.Open(p.Request.Image, disk.Options{AllowParentOutside: p.Request.AllowBackingOutside})
 	if err != nil {
 		return fmt.Errorf("inject: open %s: %w", p.Request.Image, err)
 	}
@@ -217,8 +218,8 @@ func openVolume(img disk.Image, p *Plan, writable bool) (*ntfs.Volume, *partitio
 	return nil, nil, fmt.Errorf("%w: partition at byte %d not found in %s", ErrChanged, p.Partition.Start, p.Target)
 }
 
-func write(ctx context.Context, p *Plan, data [][]byte, j *journal.Opener, progress Progress) (err error) {
-	opened, err := image.Open(p.Target, disk.Options{Writable: true, Opener: j})
+func write(ctx context.Context, p *Plan, data [][]byte, op disk.Opener, progress Progress) (err error) {
+	opened, err := image.Open(p.Target, disk.Options{Writable: true, Opener: op, AllowParentOutside: p.Request.AllowBackingOutside})
 	if errors.Is(err, disk.ErrInUse) { // Windows: another program writes or read-locks it
 		return &safety.Refusal{Subject: p.Target, Reason: "another program has the image open (a running virtual machine, a backup, or a mounted disk)",
 			Remedy: "shut the VM down or close that program, then try again"}
@@ -226,7 +227,10 @@ func write(ctx context.Context, p *Plan, data [][]byte, j *journal.Opener, progr
 	if err != nil {
 		return fmt.Errorf("inject: open %s for writing: %w", p.Target, err)
 	}
-	img := j.Guest(opened) // the journal's seal notes the guest bytes written, to name them in a refused rollback
+	var img disk.Image = opened // a new image (--output) has no journal
+	if j, ok := op.(*journal.Opener); ok {
+		img = j.Guest(opened) // the journal's seal notes the guest bytes written, to name them in a refused rollback
+	}
 	defer func() {
 		if cerr := img.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("inject: close %s: %w", p.Target, cerr)

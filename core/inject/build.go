@@ -15,7 +15,6 @@ import (
 	"github.com/pvinject/pvinject/core/drivers/inf"
 	"github.com/pvinject/pvinject/core/guest"
 	"github.com/pvinject/pvinject/core/image"
-	"github.com/pvinject/pvinject/core/journal"
 	"github.com/pvinject/pvinject/core/matrix"
 	"github.com/pvinject/pvinject/core/partition"
 	"github.com/pvinject/pvinject/core/safety"
@@ -73,6 +72,7 @@ const ethHeader = 14
 // once. A plan with blockers is returned with a nil error: Apply refuses it,
 // the caller shows why.
 func BuildPlan(ctx context.Context, t *target.Target, req Request) (_ *Plan, err error) {
+	defer func() { err = unsafeSourceRefusal(err) }()
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
@@ -91,11 +91,11 @@ func BuildPlan(ctx context.Context, t *target.Target, req Request) (_ *Plan, err
 	// A journal means an earlier run was cut off (the image may be half
 	// written and unreadable) or finished and was not accepted: reading the
 	// guest now would describe an unknown state.
-	if journal.Exists(req.Image) {
+	if HasJournal(req.Image) {
 		return nil, journalRefusal(req.Image)
 	}
 	if t == nil {
-		t, err = target.Open(ctx, req.Image, target.Options{Opener: req.Opener, OpenHive: guest.OpenHive, Logger: log})
+		t, err = target.Open(ctx, req.Image, target.Options{Opener: req.Opener, OpenHive: guest.OpenHive, Logger: log, AllowParentOutside: req.AllowBackingOutside})
 		if err != nil {
 			return nil, image.Named(req.Image, err)
 		}
@@ -248,7 +248,7 @@ func outputFormat(req Request) (string, error) {
 // images (in place), an existing output file.
 func preflightTarget(p *Plan) {
 	if p.Request.InPlace {
-		if journal.Exists(p.Request.Image) {
+		if HasJournal(p.Request.Image) {
 			r := journalRefusal(p.Request.Image)
 			p.Blockers = append(p.Blockers, safety.Finding{Severity: safety.Blocker, Code: "inject.journal-exists",
 				Title:     "pvinject already changed this image",

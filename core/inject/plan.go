@@ -39,6 +39,9 @@ type Request struct {
 	KeepIP string `json:"keep_ip,omitempty"`
 	// IPs are --ip values: MAC_OR_NAME:ADDR/LEN,GATEWAY,DNS... (netid.go).
 	IPs []string `json:"ips,omitempty"`
+	// AllowBackingOutside is --allow-backing-outside: parent (backing)
+	// images may lie outside the image's folder (core/image.ResolveParentIn).
+	AllowBackingOutside bool `json:"allow_backing_outside,omitempty"`
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger `json:"-"`
 	// Opener opens the image's host files for planning (tests count bytes

@@ -188,6 +188,7 @@ func (pl *planner) deleteKey(hv, key, reason string) {
 // addFile plans one file write, reading the current file for its old hash.
 func (pl *planner) addFile(guestPath string, data []byte, source, reason string, keep bool) {
 	op := FileOp{Path: guestPath, Size: int64(len(data)), SHA256: sha256Of(data), Source: source, Reason: reason}
+	pl.checkDriverBinary(guestPath, data, source)
 	if keep {
 		op.Content = data
 	}

@@ -48,6 +48,10 @@ type VerifyResult struct {
 
 func newReport(p *Plan) *Report {
 	r := &Report{Plan: p, Rollback: "pvinject rollback " + shellQuote(p.Target), Attention: attentionOf(p)}
+	if !p.Request.InPlace {
+		// A new image has no journal: undoing it is deleting it.
+		r.Rollback = "delete " + p.Target + " (a new image; " + p.Request.Image + " was never changed)"
+	}
 	r.FirstBoot = firstBootSteps(p)
 	return r
 }
@@ -238,7 +242,7 @@ var htmlTmpl = template.Must(template.New("r").Funcs(template.FuncMap{"short": s
 {{range .Plan.Registry}}<tr><td>{{.Hive}}</td><td><code>{{.Key}}</code></td><td>{{.Op}} {{.Name}}</td><td>{{if .Old}}{{.Old.Text}}{{else}}&mdash;{{end}}</td><td>{{if .New}}{{.New.Text}}{{else}}&mdash;{{end}}</td><td>{{.Reason}}</td></tr>{{end}}</table>
 <h2>At first boot</h2><ol>{{range .FirstBoot}}<li>{{.}}</li>{{end}}</ol>
 <h2>Host side</h2><ul>{{range .Plan.HostAdvice}}<li>{{.}}</li>{{end}}</ul>
-<h2>Rolling back</h2><p>Run <code>{{.Rollback}}</code> on the host: it restores every byte pvinject changed, from the journal kept beside the image.</p>
+{{if .Plan.Request.InPlace}}<h2>Rolling back</h2><p>Run <code>{{.Rollback}}</code> on the host: it restores every byte pvinject changed, from the journal kept beside the image.</p>{{else}}<h2>Undoing</h2><p>This is a new image and {{.Plan.Request.Image}} was never changed: to undo, delete <code>{{.Plan.Target}}</code>.</p>{{end}}
 {{if .Verify.Problems}}<h2 class="b">Verification problems</h2><ul>{{range .Verify.Problems}}<li>{{.}}</li>{{end}}</ul>{{end}}
 </body></html>
 `))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pvinject/pvinject/core/disk"
 	"github.com/pvinject/pvinject/core/image"
+	"github.com/pvinject/pvinject/core/imagelock"
 	"github.com/pvinject/pvinject/core/journal"
 	"github.com/pvinject/pvinject/core/ntfs"
 	"github.com/pvinject/pvinject/core/partition"
@@ -69,44 +70,71 @@ func Rollback(imagePath string) error {
 
 // RollbackImage is Rollback that, with force, restores even over changes:
 // it first passes the list of changes to show, then restores.
+//
+// It holds the image's lock (core/imagelock), refuses an image in use, finds
+// the journal under the image's canonical name, and never creates the image.
 func RollbackImage(imagePath string, force bool, show func(lines []string)) (*RollbackResult, error) {
-	res, err := journal.RollbackWith(imagePath, journal.Options{})
+	jimg := imagelock.Name(imagePath)
+	if _, err := os.Lstat(imagePath); !errors.Is(err, os.ErrNotExist) || !journal.Exists(jimg) {
+		lk, err := lockImage(imagePath, lockRollback)
+		if err != nil {
+			return nil, err
+		}
+		defer lk.Release()
+		if !journal.Exists(lk.Path) {
+			return nil, noJournal(imagePath, lk, "roll back")
+		}
+		jimg = lk.Path
+	}
+	// else the image is gone but its journal is not: there is nothing to
+	// lock, and the journal's own checks refuse without creating anything.
+	res, err := journal.RollbackWith(jimg, journal.Options{})
 	var ce *journal.ChangedError
 	if errors.As(err, &ce) {
-		lines := describeChanges(imagePath, ce)
+		lines := describeChanges(jimg, ce)
 		if !force {
 			return nil, &ChangedError{Image: imagePath, Lines: lines, Finished: ce.Finished, Err: ce}
 		}
 		if show != nil {
 			show(lines)
 		}
-		res, err = journal.RollbackWith(imagePath, journal.Options{Force: true})
+		res, err = journal.RollbackWith(jimg, journal.Options{Force: true})
 		if err == nil {
-			removeReports(imagePath)
+			removeReports(imagePath, jimg)
 			return &RollbackResult{Untouched: res.Untouched(), Forced: lines}, nil
 		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("inject: rollback %s: %w", imagePath, err)
 	}
-	removeReports(imagePath)
+	removeReports(imagePath, jimg)
 	return &RollbackResult{Untouched: res.Untouched()}, nil
 }
 
-func removeReports(imagePath string) {
-	for _, s := range []string{ReportSuffix, ReportHTMLSuffix} {
-		os.Remove(imagePath + s)
-		os.Remove(imagePath + s + stagingSuffix)
+// removeReports removes the reports beside every name given (the name the
+// user typed and the canonical one may differ).
+func removeReports(names ...string) {
+	for _, imagePath := range names {
+		for _, s := range []string{ReportSuffix, ReportHTMLSuffix} {
+			os.Remove(imagePath + s)
+			os.Remove(imagePath + s + stagingSuffix)
+		}
 	}
 }
 
 // Accept makes an injection final: the journal (the rollback record) is
-// removed, so the image can be injected again; the reports stay.
+// removed, so the image can be injected again; the reports stay. It holds
+// the image's lock.
 func Accept(imagePath string) error {
-	if !journal.Exists(imagePath) {
-		return fmt.Errorf("inject: accept %s: %w", imagePath, journal.ErrNoJournal)
+	lk, err := lockImage(imagePath, lockAccept)
+	if err != nil {
+		return err
 	}
-	return journal.Commit(imagePath)
+	defer lk.Release()
+	if !journal.Exists(lk.Path) {
+		return noJournal(imagePath, lk, "accept")
+	}
+	return journal.Commit(lk.Path)
 }
 
 // Bounds on naming changes: a refusal must come quickly even on a large

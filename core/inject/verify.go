@@ -40,7 +40,7 @@ func Verify(ctx context.Context, imagePath string) error {
 func VerifyPlan(p *Plan) VerifyResult {
 	var vr VerifyResult
 	problem := func(format string, a ...any) { vr.Problems = append(vr.Problems, fmt.Sprintf(format, a...)) }
-	img, err := image.Open(p.Target, disk.Options{})
+	img, err := image.Open(p.Target, disk.Options{AllowParentOutside: p.Request.AllowBackingOutside})
 	if err != nil {
 		problem("open %s: %v", p.Target, err)
 		return vr

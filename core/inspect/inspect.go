@@ -8,6 +8,7 @@ import (
 	"github.com/pvinject/pvinject/core/disk"
 	"github.com/pvinject/pvinject/core/guest"
 	"github.com/pvinject/pvinject/core/image"
+	"github.com/pvinject/pvinject/core/imagelock"
 	"github.com/pvinject/pvinject/core/journal"
 	"github.com/pvinject/pvinject/core/matrix"
 	"github.com/pvinject/pvinject/core/target"
@@ -28,6 +29,9 @@ type Options struct {
 	// Opener opens the host files; nil means disk.OSOpener. Whatever it is,
 	// Inspect only ever asks it for read-only opens.
 	Opener disk.Opener
+	// AllowBackingOutside lets parent (backing) images lie outside the
+	// image's folder (core/image.ResolveParentIn).
+	AllowBackingOutside bool
 	// Sets are the driver sets to evaluate; nil means matrix.Builtin().
 	Sets []matrix.Set
 	// OpenHive opens registry hives; nil means core/hive read-only: clean
@@ -44,7 +48,7 @@ type Options struct {
 // partition table, an unreadable NTFS volume, no Windows, a damaged hive)
 // comes back as findings in a usable Report.
 func Inspect(ctx context.Context, path string, opts Options) (_ *Report, err error) {
-	t, err := target.Open(ctx, path, target.Options{Opener: opts.Opener, OpenHive: opts.OpenHive, Logger: opts.Logger})
+	t, err := target.Open(ctx, path, target.Options{Opener: opts.Opener, OpenHive: opts.OpenHive, Logger: opts.Logger, AllowParentOutside: opts.AllowBackingOutside})
 	if err != nil {
 		return nil, image.Named(path, err)
 	}
@@ -163,7 +167,7 @@ func describeImage(ro disk.Opener, im *image.Image, path string, r *Report) erro
 		r.Safety.add(childrenUnknownFinding(err))
 	}
 	r.Image.Children = children
-	if journal.Exists(path) {
+	if journal.Exists(imagelock.Name(path)) { // the journal lives beside the canonical name
 		r.Safety.add(pendingJournalFinding())
 	}
 	if len(children) > 0 {

@@ -54,6 +54,11 @@ type Options struct {
 	// it has no file of that name; a log that does not belong to its hive
 	// is refused when the hive is opened (hive.dirty_bad_logs).
 	HiveLogs map[string][]byte
+	// AllowParentOutside lets a differencing image's parent (a qcow2
+	// backing file, a VHD/VMDK parent) lie outside the image's folder: the
+	// user's explicit consent to what qemu-img documents as a risk for
+	// untrusted images (see docs/image-locking.md).
+	AllowParentOutside bool
 }
 
 // Volume is one NTFS partition of the image.
@@ -117,7 +122,7 @@ func Open(ctx context.Context, path string, opts Options) (_ *Target, err error)
 		inner = disk.OSOpener{}
 	}
 	ro := readOnlyOpener{inner}
-	im, err := image.Open(path, disk.Options{Opener: ro})
+	im, err := image.Open(path, disk.Options{Opener: ro, AllowParentOutside: opts.AllowParentOutside})
 	if err != nil {
 		return nil, err
 	}

@@ -24,7 +24,6 @@ import (
 	"github.com/pvinject/pvinject/core/disk"
 	"github.com/pvinject/pvinject/core/inject"
 	"github.com/pvinject/pvinject/core/inspect"
-	"github.com/pvinject/pvinject/core/journal"
 	"github.com/pvinject/pvinject/core/matrix"
 	"github.com/pvinject/pvinject/core/safety"
 	"github.com/pvinject/pvinject/core/target"
@@ -52,6 +51,9 @@ type Engine struct {
 
 	demoDrivers string
 	hiveLogs    map[string][]byte // supplied registry logs, by file name
+	// outputs are the new images this engine wrote, with the reports saved
+	// beside each: their undo is deleting them, as they have no journal.
+	outputs map[string][]string
 }
 
 var (
@@ -109,7 +111,7 @@ func (e *Engine) OpenImage(ctx context.Context, path string) (wizard.ImageSummar
 	if st, err := os.Stat(path); err == nil {
 		s.FileSize = st.Size()
 	}
-	if journal.Exists(path) {
+	if inject.HasJournal(path) {
 		// The image holds an earlier run's changes (or half of them): what
 		// it holds now is not the guest to plan for. Say what happened
 		// and offer Roll back and Keep; nothing else until then.
@@ -150,7 +152,7 @@ func (e *Engine) OpenImage(ctx context.Context, path string) (wizard.ImageSummar
 
 // journalInfo describes the journal beside path.
 func journalInfo(path string) *wizard.JournalInfo {
-	j := &wizard.JournalInfo{Path: journal.Path(path)}
+	j := &wizard.JournalInfo{Path: inject.JournalPath(path)}
 	if _, err := os.Stat(path + inject.ReportSuffix); err == nil {
 		j.Finished = true
 		if _, err := os.Stat(path + inject.ReportHTMLSuffix); err == nil {
@@ -436,12 +438,57 @@ func (e *Engine) Apply(ctx context.Context, req wizard.ApplyRequest, progress fu
 	}
 	if err != nil {
 		left := "the image was left as it was"
-		if journal.Exists(plan.Target) {
+		if inject.HasJournal(plan.Target) {
 			left = "undoing the changes failed: open the image again in pvinject and press Roll back"
 		}
 		return wizard.Report{}, e.plain("Writing "+base(plan.Target)+" failed ("+left+")", err)
 	}
+	if !plan.Request.InPlace {
+		e.mu.Lock()
+		if e.outputs == nil {
+			e.outputs = map[string][]string{}
+		}
+		e.outputs[plan.Target] = []string{rep.ReportJSON, rep.ReportHTML}
+		e.mu.Unlock()
+	}
 	return e.mapReport(plan, rep), nil
+}
+
+// undoText says how to undo the result, in the wizard's terms.
+func undoText(p *inject.Plan) string {
+	if p.Request.InPlace {
+		return "Press Roll back on the last step of the wizard, or open the image again in pvinject and press Roll back."
+	}
+	return fmt.Sprintf("%s is a new image and %s was not changed. To undo, press Roll back on the last step (it deletes the new image), or delete %s yourself.",
+		base(p.Target), base(p.Request.Image), base(p.Target))
+}
+
+// wrote reports whether this engine wrote path as a new image.
+func (e *Engine) wrote(path string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, ok := e.outputs[path]
+	return ok
+}
+
+// removeOutput deletes a new image this engine wrote and the reports saved
+// beside it: its whole undo.
+func (e *Engine) removeOutput(path string) error {
+	e.mu.Lock()
+	reports := e.outputs[path]
+	delete(e.outputs, path)
+	e.mu.Unlock()
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("deleting the new image %s: %w", base(path), err)
+	}
+	for _, r := range reports {
+		if r != "" {
+			if err := os.Remove(r); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("deleting the report %s: %w", base(r), err)
+			}
+		}
+	}
+	return nil
 }
 
 func (e *Engine) mapReport(p *inject.Plan, rep *inject.Report) wizard.Report {
@@ -449,7 +496,7 @@ func (e *Engine) mapReport(p *inject.Plan, rep *inject.Report) wizard.Report {
 	out := wizard.Report{
 		Image: p.Target, Source: p.Request.Image, InPlace: p.Request.InPlace,
 		Files: s.Files, Registry: s.Registry, FirstBoot: s.FirstBoot,
-		Rollback:   "Press Roll back on the last step of the wizard, or open the image again in pvinject and press Roll back.",
+		Rollback:   undoText(p),
 		HostAdvice: p.HostAdvice, Findings: s.Findings,
 		ReportPath: rep.ReportHTML, JournalPath: rep.Journal,
 	}
@@ -460,7 +507,13 @@ func (e *Engine) mapReport(p *inject.Plan, rep *inject.Report) wizard.Report {
 }
 
 func (e *Engine) Rollback(ctx context.Context, imagePath string) error {
-	if !journal.Exists(imagePath) {
+	if !inject.HasJournal(imagePath) {
+		if e.wrote(imagePath) {
+			// A new image has no rollback record: undoing it is deleting it
+			// (the source was never changed), with the reports beside it.
+			e.forget(imagePath)
+			return e.removeOutput(imagePath)
+		}
 		return fmt.Errorf("%s has no rollback record: nothing to roll back", filepath.Base(imagePath))
 	}
 	e.forget(imagePath)
@@ -468,7 +521,7 @@ func (e *Engine) Rollback(ctx context.Context, imagePath string) error {
 }
 
 func (e *Engine) Accept(ctx context.Context, imagePath string) error {
-	if !journal.Exists(imagePath) {
+	if !inject.HasJournal(imagePath) {
 		return fmt.Errorf("%s has no rollback record: nothing to keep", filepath.Base(imagePath))
 	}
 	e.forget(imagePath)
