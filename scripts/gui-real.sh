@@ -11,9 +11,10 @@
 #   unsigned   unsigned drivers on 64-bit Windows: consent on step 4, the
 #              warning on the last page and in the saved report
 #   nonetkvm   a driver source without NetKVM: said on step 4 and in the report
-#   reopen     the demo's and unsigned's outputs opened again: Roll back and
-#              Keep offered; Keep drops the journal and keeps the drivers,
-#              Roll back restores the image (qemu-img compare)
+#   reopen     two copies of a guest injected in place by the command line,
+#              opened again: Roll back and Keep offered; Keep drops the
+#              journal and keeps the drivers, Roll back restores the image
+#              byte for byte (cmp)
 #   dual       two Windows on one disk: the second, chosen on step 2, is the
 #              one written (ntfscat + hivexget on each partition)
 #   passwd     /etc/passwd: stopped on step 1
@@ -208,8 +209,8 @@ for case in $cases; do
     demo_out=$(output_image)
     [ -f "$demo_out" ] || fail "no output image $demo_out"
     qemu-img check -q "$demo_out" || fail "qemu-img check $demo_out"
-    cp --sparse=always "$demo_out" "$tmp/demo-out.qcow2"
-    ls "$(dirname "$demo_out")"/*.pvinject-journal >/dev/null 2>&1 || fail "no journal beside $demo_out"
+    # A new image has no journal: its undo is deleting it.
+    ls "$(dirname "$demo_out")"/*.pvinject-journal >/dev/null 2>&1 && fail "a journal beside the new image $demo_out"
     stop
     ;;
   hiber | dirty)
@@ -273,29 +274,38 @@ for case in $cases; do
     stop
     ;;
   reopen)
-    [ -n "${demo_out:-}" ] && [ -n "${unsigned_out:-}" ] || { echo "gui-real: reopen needs the demo and unsigned cases first" >&2; exit 1; }
-    # Keep on the demo's output: the journal goes, the drivers stay.
-    start reopen "$demo_out"
+    # Two copies of a guest injected in place by the command line (the only
+    # way an image keeps a journal), then opened again in the wizard.
+    src=$(img 11-x64.raw)
+    keep_img=$tmp/reopen-keep.raw; roll_img=$tmp/reopen-roll.raw
+    cp --sparse=always "$src" "$keep_img"; cp --sparse=always "$src" "$roll_img"
+    for i in "$keep_img" "$roll_img"; do
+      "$bin" inject --in-place --drivers "$fix/drivers/virtio-tree" "$i" >"$out/$case-inject.log" 2>&1 ||
+        { cat "$out/$case-inject.log" >&2; fail "pvinject inject --in-place $i"; }
+    done
+    cp --sparse=always "$keep_img" "$tmp/keep-injected.raw"
+    # Keep: the journal goes, the drivers stay.
+    start reopen "$keep_img"
     wait_log 'msg="ui: finding shown"' 30
     shot journal-offered
     focus button "Roll back"
     focus button Keep
     key Return
-    for _ in $(seq 100); do ls "$(dirname "$demo_out")"/*.pvinject-journal >/dev/null 2>&1 || break; sleep 0.1; done
-    ls "$(dirname "$demo_out")"/*.pvinject-journal >/dev/null 2>&1 && fail "Keep left the journal"
-    qemu-img compare -q "$tmp/demo-out.qcow2" "$demo_out" || fail "Keep changed the image"
+    for _ in $(seq 100); do ls "$keep_img".pvinject-journal >/dev/null 2>&1 || break; sleep 0.1; done
+    ls "$keep_img".pvinject-journal >/dev/null 2>&1 && fail "Keep left the journal"
+    cmp -s "$tmp/keep-injected.raw" "$keep_img" || fail "Keep changed the image"
     next_is 'step=1 enabled=true' 30
     shot kept
     stop
-    # Roll back on the unsigned case's output: back to the source's content.
-    start reopen-rollback "$unsigned_out"
+    # Roll back: back to the original bytes.
+    start reopen-rollback "$roll_img"
     wait_log 'msg="ui: finding shown"' 30
     shot journal-offered
     focus button Keep
     focus button "Roll back"
     key Return
-    for _ in $(seq 200); do qemu-img compare -q "$unsigned_src" "$unsigned_out" 2>/dev/null && break; sleep 0.1; done
-    qemu-img compare -q "$unsigned_src" "$unsigned_out" || fail "Roll back did not restore the image"
+    for _ in $(seq 200); do cmp -s "$src" "$roll_img" && break; sleep 0.1; done
+    cmp -s "$src" "$roll_img" || fail "Roll back did not restore the image"
     shot rolled-back
     stop
     ;;

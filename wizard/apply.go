@@ -143,7 +143,12 @@ func (w *Wizard) Rollback(ctx context.Context) error {
 		w.apply = done
 		w.apply.Action = "Roll back failed: " + err.Error()
 	} else {
-		w.apply = ApplyStatus{Phase: ApplyRolledBack, Action: "Rolled back: " + target + " is as it was before"}
+		msg := "Rolled back: " + target + " is as it was before"
+		if !done.Report.InPlace {
+			// A new image's undo is deleting it; its source was never touched.
+			msg = "Rolled back: the new image " + target + " was deleted; " + done.Report.Source + " was never changed"
+		}
+		w.apply = ApplyStatus{Phase: ApplyRolledBack, Action: msg}
 	}
 	w.unlockNotify()
 	return err
