@@ -138,6 +138,8 @@ func (s *applyScreen) update(st wizard.State) {
 	showIf(s.result, a.Report != nil || a.Phase == wizard.ApplyRolledBack)
 	setEnabled(s.roll, a.Phase == wizard.ApplyDone)
 	setEnabled(s.keep, a.Phase == wizard.ApplyDone)
+	// A new image has no rollback record to keep; its undo is deleting it.
+	showIf(s.keep, a.Report == nil || a.Report.InPlace)
 	s.status.SetText(a.Action)
 	if a.Phase == wizard.ApplyDone && a.Report != nil {
 		// The boot check's verdict comes first, in words; "Done" only when
