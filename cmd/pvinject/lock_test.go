@@ -41,18 +41,24 @@ func TestRaceWizardApplyCLIRollback(t *testing.T) {
 	}
 	origSum := testenv.FileSHA256(t, img)
 	e := engine.New(nil)
-	if _, err := e.OpenImage(ctx, img); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Detect(ctx); err != nil {
-		t.Fatal(err)
-	}
 	dreq := wizard.DriverRequest{Guest: 0, Set: wizard.SetVirtioWin, Path: drivers}
-	plan, err := e.PlanDrivers(ctx, dreq)
-	if err != nil {
-		t.Fatal(err)
+	// review walks the wizard's first steps on the image as it is now: the
+	// engine lets go of an image it wrote in place, as the wizard does, so
+	// every trial opens and plans afresh before the race.
+	review := func() wizard.ApplyRequest {
+		t.Helper()
+		if _, err := e.OpenImage(ctx, img); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Detect(ctx); err != nil {
+			t.Fatal(err)
+		}
+		plan, err := e.PlanDrivers(ctx, dreq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wizard.ApplyRequest{PlanID: plan.ID, Drivers: dreq, InPlace: true, WriteCache: wizard.CacheKeep}
 	}
-	areq := wizard.ApplyRequest{PlanID: plan.ID, Drivers: dreq, InPlace: true, WriteCache: wizard.CacheKeep}
 	counts := map[string]int{}
 	refused := 0
 	start := time.Now()
@@ -63,6 +69,7 @@ func TestRaceWizardApplyCLIRollback(t *testing.T) {
 		for _, f := range []string{journal.Path(img), img + inject.ReportSuffix, img + inject.ReportHTMLSuffix} {
 			os.Remove(f)
 		}
+		areq := review()
 		var applyErr error
 		var rb result
 		var wg sync.WaitGroup
