@@ -123,7 +123,7 @@ func TestRaceInjectInject(t *testing.T) {
 			case lockRefused(loser):
 				refused++
 				return "loser refused by the lock"
-			case isRefusal(loser) && strings.Contains(loser.Error(), "journal"):
+			case isRefusal(loser) && strings.Contains(loser.Error(), "rollback record"):
 				return "loser refused by the journal"
 			}
 			t.Fatalf("trial %d: the losing inject failed but was not refused: %v", trial, loser)
@@ -156,7 +156,7 @@ func TestAliases(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, q := range map[string]*Plan{"symlink": pLink, "relative path": pRel} {
-		if _, err := Apply(context.Background(), q, nil); !isRefusal(err) || !strings.Contains(err.Error(), "journal") {
+		if _, err := Apply(context.Background(), q, nil); !isRefusal(err) || !strings.Contains(err.Error(), "rollback record") {
 			t.Errorf("second inject through the %s: %v, want refused for the journal", name, err)
 		}
 		if _, err := BuildPlan(context.Background(), nil, q.Request); !isRefusal(err) {
