@@ -18,6 +18,9 @@
 #   dual       two Windows on one disk: the second, chosen on step 2, is the
 #              one written (ntfscat + hivexget on each partition)
 #   passwd     /etc/passwd: stopped on step 1
+#   network    a guest with one static network adapter (added to its SYSTEM
+#              hive with hivexregedit): the Options step lists it, checked,
+#              and the saved report carries its address to the new adapter
 #
 # hiber and dirty run in the light theme, the others in the dark one.
 # Where it is, the wizard's state is read from its debug log (the ui package
@@ -38,8 +41,8 @@ out=${1:-artifacts/gui}
 shift || true
 # nonetkvm last: a failing case stops the walk, and it needs a finding the
 # core does not make yet.
-cases=${*:-demo hiber dirty unsigned reopen dual passwd nonetkvm}
-for c in Xvfb xdotool xwininfo import identify compare go qemu-img ntfscat hivexget; do
+cases=${*:-demo hiber dirty unsigned reopen dual passwd network nonetkvm}
+for c in Xvfb xdotool xwininfo import identify compare go qemu-img ntfscat ntfscp hivexget hivexregedit sfdisk python3; do
   command -v "$c" >/dev/null || { echo "gui-real: missing $c (apt-get install -y xvfb xdotool x11-utils imagemagick qemu-utils ntfs-3g libhivex-bin)" >&2; exit 2; }
 done
 mkdir -p "$out"
@@ -74,7 +77,10 @@ if [ -z "${DISPLAY:-}" ]; then
   Xvfb ":$disp" -screen 0 1920x1080x24 -nolisten tcp >"$out/xvfb-real.log" 2>&1 &
   xvfb=$!
   export DISPLAY=":$disp"
-  for _ in $(seq 100); do xdpyinfo >/dev/null 2>&1 && break || sleep 0.05; done 2>/dev/null || sleep 1
+  # A loaded machine can take seconds to bring Xvfb up: wait for it (30 s at
+  # most) rather than start the program on a display that is not there yet.
+  for _ in $(seq 600); do xdpyinfo >/dev/null 2>&1 && break || sleep 0.05; done 2>/dev/null
+  xdpyinfo >/dev/null 2>&1 || { echo "$(basename "$0"): Xvfb on $DISPLAY did not come up in 30 s" >&2; exit 1; }
 fi
 source scripts/gui-lib.sh # the working directory is the repository root
 
@@ -167,6 +173,52 @@ stays_on() {
   sleep 0.8
   grep -q "msg=\"ui: step\" n=$(($1 + 1))" "$log" && fail "Enter left step $1"
   true
+}
+# static_nic IMAGE: gives the guest of IMAGE's first partition one static
+# network adapter ("Ethernet0", 192.168.10.20/24) in its current control set,
+# with ntfscat, hivexregedit and ntfscp (never pvinject).
+static_nic() {
+  local img=$1 start size vol=$tmp/nic-vol sys=$tmp/nic-SYSTEM reg=$tmp/nic.reg cs
+  read -r start size < <(sfdisk -J "$img" | python3 -c 'import json,sys; p=json.load(sys.stdin)["partitiontable"]["partitions"][0]; print(p["start"], p["size"])')
+  dd if="$img" of="$vol" bs=512 skip="$start" count="$size" conv=sparse status=none
+  ntfscat "$vol" /Windows/System32/config/SYSTEM >"$sys"
+  cs=$(printf 'ControlSet%03d' "$(hivexget "$sys" Select Current)")
+  python3 - "$cs" >"$reg" <<'PY'
+import sys
+cs = sys.argv[1]
+guid = '{11111111-2222-3333-4444-555555555555}'
+inst = r'PCI\VEN_8086&DEV_100F&SUBSYS_075015AD&REV_01\4&3ad87e0a&0&0888'
+cls = r'Control\Class\{4d36e972-e325-11ce-bfc1-08002be10318}'
+def multi(*ss):
+    b = b''.join(s.encode('utf-16-le') + b'\0\0' for s in ss) + b'\0\0'
+    return 'hex(7):' + ','.join('%02x' % x for x in b)
+q = lambda s: '"%s"' % s.replace('\\', '\\\\')
+keys = {
+    cls + r'\0007': [('DriverDesc', q('Intel(R) PRO/1000 MT Network Connection')), ('NetCfgInstanceId', q(guid)),
+                       ('MatchingDeviceId', q(r'pci\ven_8086&dev_100f')), ('ComponentId', q(r'pci\ven_8086&dev_100f')),
+                       ('Characteristics', 'dword:00000084')],
+    r'Control\Network\{4D36E972-E325-11CE-BFC1-08002BE10318}\%s\Connection' % guid: [('Name', q('Ethernet0')), ('PnpInstanceID', q(inst))],
+    'Enum\\' + inst: [('HardwareID', multi(r'PCI\VEN_8086&DEV_100F&SUBSYS_075015AD&REV_01', r'pci\ven_8086&dev_100f')),
+                       ('Service', q('E1G60')), ('Driver', q(r'{4d36e972-e325-11ce-bfc1-08002be10318}\0007')), ('ConfigFlags', 'dword:00000000')],
+    r'Services\Tcpip\Parameters\Interfaces' + '\\' + guid: [('EnableDHCP', 'dword:00000000'), ('IPAddress', multi('192.168.10.20')),
+                       ('SubnetMask', multi('255.255.255.0')), ('DefaultGateway', multi('192.168.10.1')),
+                       ('DefaultGatewayMetric', multi('0')), ('NameServer', q('192.168.10.2'))],
+}
+for k in list(keys):
+    parts = k.split('\\')
+    for i in range(1, len(parts)):
+        keys.setdefault('\\'.join(parts[:i]), [])
+out = ['Windows Registry Editor Version 5.00', '']
+for k in sorted(keys, key=lambda k: k.lower().split('\\')):
+    out.append('[HKEY_LOCAL_MACHINE\\SYSTEM\\%s\\%s]' % (cs, k))
+    out += ['"%s"=%s' % (n, v) for n, v in keys[k]]
+    out.append('')
+sys.stdout.write('\r\n'.join(out))
+PY
+  hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\SYSTEM' "$sys" "$reg"
+  [ "$(hivexget "$sys" "$cs\Services\Tcpip\Parameters\Interfaces\{11111111-2222-3333-4444-555555555555}" EnableDHCP)" = 0 ] || fail "the static adapter was not written into the hive"
+  ntfscp -f "$vol" "$sys" /Windows/System32/config/SYSTEM >/dev/null
+  dd if="$vol" of="$img" bs=512 seek="$start" conv=notrunc,sparse status=none
 }
 blockers() { grep 'msg="ui: finding shown" text="Blocker:' "$log" | sed 's/.*text="//' | sort -u; }
 
@@ -271,6 +323,34 @@ for case in $cases; do
     else
       grep -iq netkvm "$rep" || fail "the saved report does not mention NetKVM"
     fi
+    stop
+    ;;
+  network)
+    image=$(img 11-x64.raw)
+    static_nic "$image"
+    start "$case" "$image"
+    next_is 'step=1 enabled=true'
+    key Return; step_is 2
+    key Return; step_is 3
+    key Return; step_is 4; sleep 0.3
+    xdotool type --delay 5 "$fix/drivers/virtio-tree" # the path field has the focus
+    key Return
+    next_is 'step=4 enabled=true' 30
+    focus button Next; key Return
+    step_is 5
+    wait_log 'msg="ui: network shown" adapters="Ethernet0 192.168.10.20/24 carry=true' 20
+    grep 'msg="ui: network shown"' "$log" | tail -1 | sed 's/.*adapters=/    step 5: /'
+    # The section is below the fold: scroll to it (the mouse wheel only
+    # moves the view), then screenshot it.
+    xdotool mousemove --window "$wid" 700 500; for _ in $(seq 20); do xdotool click 5; done
+    shot options-network
+    focus button Next; key Return
+    step_is 6; shot review
+    apply_and_wait; shot report 4
+    rep=$(report_file)
+    [ -f "$rep" ] || fail "no saved report ($rep)"
+    grep -q '192\.168\.10\.20' "$rep" || fail "the saved report does not carry 192.168.10.20"
+    grep -q 'Ethernet0' "$rep" || fail "the saved report does not name the connection Ethernet0"
     stop
     ;;
   reopen)

@@ -35,7 +35,10 @@ cleanup() {
 }
 trap cleanup EXIT
 export DISPLAY=":$disp"
-for _ in $(seq 100); do xdpyinfo >/dev/null 2>&1 && break || sleep 0.05; done 2>/dev/null || sleep 1
+# A loaded machine can take seconds to bring Xvfb up: wait for it (30 s at
+# most) rather than start the program on a display that is not there yet.
+for _ in $(seq 600); do xdpyinfo >/dev/null 2>&1 && break || sleep 0.05; done 2>/dev/null
+xdpyinfo >/dev/null 2>&1 || { echo "$(basename "$0"): Xvfb on $DISPLAY did not come up in 30 s" >&2; exit 1; }
 
 answers=$(mktemp --suffix=.json)
 cat >"$answers" <<'JSON'

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -62,6 +63,12 @@ func (n *netSection) update(st wizard.State, errMsg string) {
 	if key := strings.Join(names, "\x00"); key != n.key || len(n.rows) != len(st.Network) {
 		n.key = key
 		n.rebuild(st)
+		var shown []string
+		for _, c := range st.Network {
+			shown = append(shown, fmt.Sprintf("%s %s carry=%t", c.Connection, c.Addresses, c.Carry))
+		}
+		// The real-window walk reads what the Options step lists from here.
+		slog.Debug("ui: network shown", "adapters", strings.Join(shown, "; "))
 	}
 	for i, c := range st.Network {
 		r := n.rows[i]
