@@ -20,3 +20,19 @@ wait_window() {
   done
   [ -n "$wid" ] || { echo "$name: no window titled pvinject* within 10 s" >&2; exit 1; }
 }
+
+# end_app PID: asks the program to quit (SIGTERM, which Fyne turns into a
+# quit) and waits for it, 10 s at most, then kills it. Fyne 2.7 can hang on
+# the way out when a quit races a pending main-thread call (seen here once in
+# a dozen runs, stuck in runOnMainWithWait); a test walk must never hang on
+# that, and the case's own checks were all done before it is ended.
+end_app() {
+  local pid=$1
+  kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "gui: pid $pid did not quit within 10 s of SIGTERM; killed" >&2
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}

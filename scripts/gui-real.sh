@@ -65,7 +65,7 @@ tmp=$(mktemp -d)
 xvfb=
 app=
 cleanup() {
-  [ -n "$app" ] && kill "$app" 2>/dev/null || true
+  [ -n "$app" ] && kill -9 "$app" 2>/dev/null || true # a failing walk must not hang on a program stuck quitting
   [ -n "$xvfb" ] && kill "$xvfb" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$tmp"
@@ -102,8 +102,7 @@ start() {
   shotn=0
 }
 stop() {
-  kill "$app" 2>/dev/null || true
-  wait "$app" 2>/dev/null || true
+  end_app "$app"
   app=
   echo "gui-real: $case: PASS in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
   passed="$passed $case"

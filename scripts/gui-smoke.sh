@@ -29,7 +29,7 @@ Xvfb ":$disp" -screen 0 1920x1080x24 -nolisten tcp >"$out/xvfb.log" 2>&1 &
 xvfb=$!
 app=
 cleanup() {
-  [ -n "$app" ] && kill "$app" 2>/dev/null || true
+  [ -n "$app" ] && kill -9 "$app" 2>/dev/null || true # a failing walk must not hang on a program stuck quitting
   kill "$xvfb" 2>/dev/null || true
   wait 2>/dev/null || true
 }
@@ -88,8 +88,7 @@ done
 shot step6-report 3.5
 grep -q "window up" "$out/smoke.log" && sed -n 's/^smoke: //p' "$out/smoke.log"
 echo "gui-smoke: fake-engine walk PASS"
-kill "$app" 2>/dev/null || true
-wait "$app" 2>/dev/null || true
+end_app "$app"
 app=
 
 # Then the real binary over the real core, on the same display; its failure

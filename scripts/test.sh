@@ -53,7 +53,7 @@ gate "macOS CLI build (darwin arm64 and amd64)" darwin_cli
 gate "Windows build under Wine" sh -c 'go vet -tags wine ./cmd/pvinject && staticcheck -tags wine ./cmd/pvinject &&
   go test -tags wine -count=1 -timeout 20m -run "^TestWine" ./cmd/pvinject'
 gate "fuzz targets (${FUZZTIME:=8s} each)" env FUZZTIME="$FUZZTIME" scripts/fuzz.sh
-gate "GUI smoke test under Xvfb" scripts/gui-smoke.sh
+gate "GUI smoke test under Xvfb" timeout 1200 scripts/gui-smoke.sh
 
 if [ ${#failed[@]} -gt 0 ]; then
   step "FAILED gates: ${failed[*]}"
