@@ -1,8 +1,6 @@
 package inject
 
 import (
-	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -10,9 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pvinject/pvinject/core/internal/testenv"
 )
 
 // Independent oracles: qemu-img, ntfs-3g, ntfscat, ntfsfix and hivexregedit
@@ -95,10 +94,7 @@ func tree(t testing.TB, vol string) map[string]string {
 }
 
 // regVal is one exported value: its type and raw bytes.
-type regVal struct {
-	Type uint32
-	Data []byte
-}
+type regVal = testenv.RegValue
 
 // export reads a hive out of the volume with ntfscat and exports it with
 // hivexregedit: key (upper case, no leading backslash) -> value name
@@ -118,78 +114,9 @@ func export(t testing.TB, vol, hivePath string) map[string]map[string]regVal {
 }
 
 func parseExport(t testing.TB, out []byte) map[string]map[string]regVal {
-	m := map[string]map[string]regVal{}
-	var cur map[string]regVal
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	var pending string
-	for sc.Scan() {
-		line := pending + sc.Text()
-		pending = ""
-		if strings.HasSuffix(line, `\`) && !strings.HasPrefix(line, "[") {
-			pending = strings.TrimSuffix(line, `\`)
-			continue
-		}
-		switch {
-		case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
-			k := strings.ToUpper(strings.TrimPrefix(line[1:len(line)-1], `\`))
-			cur = map[string]regVal{}
-			m[k] = cur
-		case strings.HasPrefix(line, `"`) || strings.HasPrefix(line, "@="):
-			name, val := splitValue(t, line)
-			cur[strings.ToUpper(name)] = val
-		}
+	m, err := testenv.ParseRegExport(out)
+	if err != nil {
+		t.Fatalf("hivexregedit --export output: %v", err)
 	}
 	return m
-}
-
-func splitValue(t testing.TB, line string) (string, regVal) {
-	var name, rest string
-	if strings.HasPrefix(line, "@=") {
-		rest = line[2:]
-	} else {
-		i := 1
-		var b strings.Builder
-		for ; i < len(line); i++ {
-			if line[i] == '\\' && i+1 < len(line) {
-				i++
-				b.WriteByte(line[i])
-				continue
-			}
-			if line[i] == '"' {
-				break
-			}
-			b.WriteByte(line[i])
-		}
-		name = b.String()
-		rest = strings.TrimPrefix(line[i+1:], "=")
-	}
-	switch {
-	case strings.HasPrefix(rest, "dword:"):
-		n, err := strconv.ParseUint(rest[6:], 16, 32)
-		if err != nil {
-			t.Fatalf("export line %q: %v", line, err)
-		}
-		return name, regVal{Type: 4, Data: []byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)}}
-	case strings.HasPrefix(rest, "hex:"):
-		return name, regVal{Type: 3, Data: hexList(t, rest[4:])}
-	case strings.HasPrefix(rest, "hex("):
-		j := strings.Index(rest, "):")
-		typ, err := strconv.ParseUint(rest[4:j], 16, 32)
-		if err != nil {
-			t.Fatalf("export line %q: %v", line, err)
-		}
-		return name, regVal{Type: uint32(typ), Data: hexList(t, rest[j+2:])}
-	}
-	t.Fatalf("export line %q: unknown value form", line)
-	return "", regVal{}
-}
-
-func hexList(t testing.TB, s string) []byte {
-	s = strings.ReplaceAll(strings.ReplaceAll(s, ",", ""), " ", "")
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatalf("hex list %q: %v", s, err)
-	}
-	return b
 }

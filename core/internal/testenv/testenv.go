@@ -38,3 +38,11 @@ func CopyFile(t testing.TB, src, dst string) string { t.Helper(); return root.Co
 
 // CopyInto copies src into dir under its own name and returns the new path.
 func CopyInto(t testing.TB, src, dir string) string { t.Helper(); return root.CopyInto(t, src, dir) }
+
+// RegValue is one registry value as hivexregedit --export printed it.
+type RegValue = root.RegValue
+
+// ParseRegExport reads hivexregedit --export text; see the root package.
+func ParseRegExport(out []byte) (map[string]map[string]RegValue, error) {
+	return root.ParseRegExport(out)
+}
