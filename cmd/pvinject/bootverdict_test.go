@@ -13,17 +13,6 @@ import (
 	"github.com/pvinject/pvinject/internal/testenv"
 )
 
-func copyTo(t *testing.T, src, dst string) {
-	t.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // The three paths of issue 10 on the command line: each ends as a blocker
 // (exit 3) or a red verdict (exit 1), and the JSON says so.
 func TestIssue10PathsCLI(t *testing.T) {
@@ -31,7 +20,7 @@ func TestIssue10PathsCLI(t *testing.T) {
 
 	// 1. A storage package whose .sys header cannot be read: refused.
 	src := t.TempDir()
-	copyTo(t, testenv.CorpusFile(t, "inf/virtio-win-built/viostor_wlh_2009.inf"), filepath.Join(src, "viostor.inf"))
+	testenv.CopyFile(t, testenv.CorpusFile(t, "inf/virtio-win-built/viostor_wlh_2009.inf"), filepath.Join(src, "viostor.inf"))
 	if err := os.WriteFile(filepath.Join(src, "viostor.sys"), append([]byte("MZ"), make([]byte, 510)...), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -48,10 +37,10 @@ func TestIssue10PathsCLI(t *testing.T) {
 	src2 := t.TempDir()
 	vt := filepath.Join(dir, "drivers", "virtio-tree")
 	for _, f := range []string{"viostor.inf", "viostor.sys", "viostor.cat"} {
-		copyTo(t, filepath.Join(vt, "viostor", "w7", "x86", f), filepath.Join(src2, f))
+		testenv.CopyFile(t, filepath.Join(vt, "viostor", "w7", "x86", f), filepath.Join(src2, f))
 	}
 	for _, f := range []string{"netkvm.inf", "netkvm.cat"} {
-		copyTo(t, filepath.Join(vt, "NetKVM", "w7", "x86", f), filepath.Join(src2, f))
+		testenv.CopyFile(t, filepath.Join(vt, "NetKVM", "w7", "x86", f), filepath.Join(src2, f))
 	}
 	r = cli(t, "inject", "--dry-run", "--drivers", src2, "--output", filepath.Join(t.TempDir(), "o.qcow2"), filepath.Join(dir, "disks", "7-sp0-x86.raw"))
 	if !strings.Contains(r.stdout, "no network") || !strings.Contains(r.stdout, "not used, not used: files its INF names are missing") {
@@ -62,8 +51,8 @@ func TestIssue10PathsCLI(t *testing.T) {
 	// red: exit 1, the reasons on stderr, the JSON's boot.ok false, and
 	// the journal kept for rollback.
 	src3 := t.TempDir()
-	copyTo(t, filepath.Join(vt, "viostor", "w10", "amd64", "viostor.inf"), filepath.Join(src3, "viostor.inf"))
-	copyTo(t, filepath.Join(dir, "guests", "trees", "11-x64", "Windows", "System32", "cmd.exe"), filepath.Join(src3, "viostor.sys"))
+	testenv.CopyFile(t, filepath.Join(vt, "viostor", "w10", "amd64", "viostor.inf"), filepath.Join(src3, "viostor.inf"))
+	testenv.CopyFile(t, filepath.Join(dir, "guests", "trees", "11-x64", "Windows", "System32", "cmd.exe"), filepath.Join(src3, "viostor.sys"))
 	img := testenv.CopyInto(t, filepath.Join(dir, "disks", "11-x64.raw"), t.TempDir())
 	r = cli(t, "inject", "--json", "--allow-unsigned", "--in-place", "--drivers", src3, img)
 	if r.code != exitError || !strings.Contains(r.stderr, "Windows will not boot") || !strings.Contains(r.stderr, "is not signed") ||

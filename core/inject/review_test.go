@@ -11,17 +11,6 @@ import (
 	"github.com/pvinject/pvinject/core/internal/testenv"
 )
 
-func copyFile(t *testing.T, src, dst string) {
-	t.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // Issue 10, first path: the 2009 viostor INF (models for x86 and amd64, so
 // no single decoration) with a .sys whose header cannot be read gets no
 // architecture, so no service; it used to be staged silently and the guest
@@ -29,7 +18,7 @@ func copyFile(t *testing.T, src, dst string) {
 func TestStorageWithoutArchIsBlocker(t *testing.T) {
 	dir := fixture(t)
 	src := t.TempDir()
-	copyFile(t, testenv.CorpusFile(t, "inf/virtio-win-built/viostor_wlh_2009.inf"), filepath.Join(src, "viostor.inf"))
+	testenv.CopyFile(t, testenv.CorpusFile(t, "inf/virtio-win-built/viostor_wlh_2009.inf"), filepath.Join(src, "viostor.inf"))
 	if err := os.WriteFile(filepath.Join(src, "viostor.sys"), append([]byte("MZ"), make([]byte, 510)...), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -65,10 +54,10 @@ func TestIncompleteNICDriverIsSaid(t *testing.T) {
 	src := t.TempDir()
 	vt := filepath.Join(dir, "drivers", "virtio-tree")
 	for _, f := range []string{"viostor.inf", "viostor.sys", "viostor.cat"} {
-		copyFile(t, filepath.Join(vt, "viostor", "w7", "x86", f), filepath.Join(src, f))
+		testenv.CopyFile(t, filepath.Join(vt, "viostor", "w7", "x86", f), filepath.Join(src, f))
 	}
 	for _, f := range []string{"netkvm.inf", "netkvm.cat"} { // netkvm.sys left out
-		copyFile(t, filepath.Join(vt, "NetKVM", "w7", "x86", f), filepath.Join(src, f))
+		testenv.CopyFile(t, filepath.Join(vt, "NetKVM", "w7", "x86", f), filepath.Join(src, f))
 	}
 	p, err := BuildPlan(context.Background(), nil, Request{Image: filepath.Join(dir, "disks", "7-sp0-x86.raw"), Drivers: src,
 		Output: filepath.Join(t.TempDir(), "out.qcow2")})
@@ -104,9 +93,9 @@ func TestIncompleteNICDriverIsSaid(t *testing.T) {
 func TestAllowUnsignedIsNotGreen(t *testing.T) {
 	dir := fixture(t)
 	src := t.TempDir()
-	copyFile(t, filepath.Join(dir, "drivers", "virtio-tree", "viostor", "w10", "amd64", "viostor.inf"), filepath.Join(src, "viostor.inf"))
+	testenv.CopyFile(t, filepath.Join(dir, "drivers", "virtio-tree", "viostor", "w10", "amd64", "viostor.inf"), filepath.Join(src, "viostor.inf"))
 	// An amd64 PE with no signature and no catalog: the guest tree's cmd.exe stand-in.
-	copyFile(t, filepath.Join(dir, "guests", "trees", "11-x64", "Windows", "System32", "cmd.exe"), filepath.Join(src, "viostor.sys"))
+	testenv.CopyFile(t, filepath.Join(dir, "guests", "trees", "11-x64", "Windows", "System32", "cmd.exe"), filepath.Join(src, "viostor.sys"))
 	out := filepath.Join(t.TempDir(), "out.qcow2")
 	p, err := BuildPlan(context.Background(), nil, Request{Image: filepath.Join(dir, "disks", "11-x64.raw"), Drivers: src,
 		Output: out, AllowUnsigned: true})

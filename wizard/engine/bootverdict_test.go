@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,17 +9,6 @@ import (
 	"github.com/pvinject/pvinject/internal/testenv"
 	"github.com/pvinject/pvinject/wizard"
 )
-
-func copyFile(t *testing.T, src, dst string) {
-	t.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // Issue 10's third path through the wizard's engine: "Allow unsigned" on
 // 64-bit Windows with an unsigned boot driver. The plan carries the
@@ -30,8 +18,8 @@ func TestAllowUnsignedEngineNotGreen(t *testing.T) {
 	testenv.RequireTool(t, "hivexregedit", "qemu-img", "ntfs-3g", "mkntfs", "sfdisk")
 	dir := testenv.Fixture(t, "inject")
 	src := t.TempDir()
-	copyFile(t, filepath.Join(dir, "drivers", "virtio-tree", "viostor", "w10", "amd64", "viostor.inf"), filepath.Join(src, "viostor.inf"))
-	copyFile(t, filepath.Join(dir, "guests", "trees", "11-x64", "Windows", "System32", "cmd.exe"), filepath.Join(src, "viostor.sys"))
+	testenv.CopyFile(t, filepath.Join(dir, "drivers", "virtio-tree", "viostor", "w10", "amd64", "viostor.inf"), filepath.Join(src, "viostor.inf"))
+	testenv.CopyFile(t, filepath.Join(dir, "guests", "trees", "11-x64", "Windows", "System32", "cmd.exe"), filepath.Join(src, "viostor.sys"))
 	ctx := context.Background()
 	e := New(nil)
 	if _, err := e.OpenImage(ctx, filepath.Join(dir, "disks", "11-x64.raw")); err != nil {
