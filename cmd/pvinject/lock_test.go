@@ -24,7 +24,8 @@ import (
 )
 
 // TestRaceWizardApplyCLIRollback: the wizard applies in place while
-// `pvinject rollback` runs on the same image, 20 times with random delays.
+// `pvinject rollback` runs on the same image, 20 times: half with random
+// delays, half with the rollback started while the apply is writing.
 // Every trial ends with the image original (no journal) or fully injected
 // and verified (journal kept); a rollback that overlaps is refused in one
 // line.
@@ -73,10 +74,31 @@ func TestRaceWizardApplyCLIRollback(t *testing.T) {
 		var applyErr error
 		var rb result
 		var wg sync.WaitGroup
-		da, db := rand.N(300*time.Millisecond), rand.N(300*time.Millisecond)
 		wg.Add(2)
-		go func() { defer wg.Done(); time.Sleep(da); _, applyErr = e.Apply(ctx, areq, nil) }()
-		go func() { defer wg.Done(); time.Sleep(db); rb = cli(t, "rollback", img) }()
+		if forced := trial%2 == 1; forced {
+			// Odd trials make the overlap certain instead of hoping the
+			// random delays produce it (a fast host finishes the demo's
+			// apply before the CLI has started): the apply pauses at its
+			// first progress step, inside its lock, as a large image's
+			// apply would, and the whole rollback runs during that pause.
+			writing, rolled := make(chan struct{}), make(chan struct{})
+			var once sync.Once
+			slow := func(float64, string) {
+				once.Do(func() {
+					close(writing)
+					select {
+					case <-rolled:
+					case <-time.After(time.Minute):
+					}
+				})
+			}
+			go func() { defer wg.Done(); _, applyErr = e.Apply(ctx, areq, slow) }()
+			go func() { defer wg.Done(); <-writing; rb = cli(t, "rollback", img); close(rolled) }()
+		} else {
+			da, db := rand.N(300*time.Millisecond), rand.N(300*time.Millisecond)
+			go func() { defer wg.Done(); time.Sleep(da); _, applyErr = e.Apply(ctx, areq, nil) }()
+			go func() { defer wg.Done(); time.Sleep(db); rb = cli(t, "rollback", img) }()
+		}
 		wg.Wait()
 		state := "original"
 		if testenv.FileSHA256(t, img) == origSum {
@@ -106,11 +128,14 @@ func TestRaceWizardApplyCLIRollback(t *testing.T) {
 		default:
 			t.Fatalf("trial %d: apply: %v; rollback: %v", trial, applyErr, rb)
 		}
+		if trial%2 == 1 && outcome != "rollback refused" {
+			t.Fatalf("trial %d: a rollback started while the apply held the image ended %q, not refused", trial, outcome)
+		}
 		counts[state+", "+outcome]++
 	}
 	t.Logf("wizard apply ∥ CLI rollback: 20 trials in %v: %v", time.Since(start).Round(time.Millisecond), counts)
-	if refused == 0 {
-		t.Error("no trial overlapped the two runs: the race was not exercised")
+	if refused < 10 {
+		t.Errorf("%d trials overlapped the two runs, want at least the 10 forced ones", refused)
 	}
 }
 

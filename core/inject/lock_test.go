@@ -45,10 +45,15 @@ func lockRefused(err error) bool {
 	return errors.As(err, &r) && strings.Contains(r.Reason, "another pvinject run is changing this image")
 }
 
-// race runs a and b after random delays up to maxDelay, 20 times on a fresh
-// copy of src, and checks every end state.
+// race runs a and b on a fresh copy of src, 20 times, and checks every end
+// state. Even trials start them after random delays up to maxDelay; odd
+// trials make the overlap certain instead of hoping the delays produce it: a
+// pauses at its first progress step, inside its lock, as a large image's run
+// would, and the whole of b runs during that pause. check is told which
+// kind of trial it classifies.
 func race(t *testing.T, name string, src, drv string, maxDelay time.Duration,
-	a, b func(p *Plan, img string) error, check func(trial int, p *Plan, img string, errA, errB error) string) {
+	a func(p *Plan, img string, progress Progress) error, b func(p *Plan, img string) error,
+	check func(trial int, forced bool, p *Plan, img string, errA, errB error) string) {
 	img := filepath.Join(t.TempDir(), "race.raw")
 	copyTo(t, src, img)
 	orig := testenv.FileSHA256(t, img)
@@ -59,13 +64,30 @@ func race(t *testing.T, name string, src, drv string, maxDelay time.Duration,
 		copyTo(t, src, img)
 		var errA, errB error
 		var wg sync.WaitGroup
-		da, db := rand.N(maxDelay), rand.N(maxDelay)
 		wg.Add(2)
-		go func() { defer wg.Done(); time.Sleep(da); errA = a(p, img) }()
-		go func() { defer wg.Done(); time.Sleep(db); errB = b(p, img) }()
+		forced := trial%2 == 1
+		if forced {
+			writing, done := make(chan struct{}), make(chan struct{})
+			var once sync.Once
+			pause := func(float64, string) {
+				once.Do(func() {
+					close(writing)
+					select {
+					case <-done:
+					case <-time.After(time.Minute):
+					}
+				})
+			}
+			go func() { defer wg.Done(); errA = a(p, img, pause) }()
+			go func() { defer wg.Done(); <-writing; errB = b(p, img); close(done) }()
+		} else {
+			da, db := rand.N(maxDelay), rand.N(maxDelay)
+			go func() { defer wg.Done(); time.Sleep(da); errA = a(p, img, nil) }()
+			go func() { defer wg.Done(); time.Sleep(db); errB = b(p, img) }()
+		}
 		wg.Wait()
 		state := raceState(t, p, img, orig)
-		counts[state+", "+check(trial, p, img, errA, errB)]++
+		counts[state+", "+check(trial, forced, p, img, errA, errB)]++
 	}
 	t.Logf("%s: 20 trials in %v: %v", name, time.Since(start).Round(time.Millisecond), counts)
 }
@@ -79,9 +101,15 @@ func TestRaceInjectRollback(t *testing.T) {
 	src, drv := filepath.Join(dir, "disks", "2k22.raw"), filepath.Join(dir, "drivers", "virtio-tree")
 	refused := 0
 	race(t, "inject ∥ rollback", src, drv, 250*time.Millisecond,
-		func(p *Plan, img string) error { _, err := Apply(context.Background(), p, nil); return err },
+		func(p *Plan, img string, progress Progress) error {
+			_, err := Apply(context.Background(), p, progress)
+			return err
+		},
 		func(p *Plan, img string) error { return Rollback(img) },
-		func(trial int, p *Plan, img string, errInject, errRB error) string {
+		func(trial int, forced bool, p *Plan, img string, errInject, errRB error) string {
+			if forced && !(errInject == nil && lockRefused(errRB)) {
+				t.Fatalf("trial %d: a rollback run while the inject held the image: inject: %v; rollback: %v", trial, errInject, errRB)
+			}
 			switch {
 			case errInject == nil && errRB == nil:
 				return "rolled back after the inject"
@@ -97,8 +125,8 @@ func TestRaceInjectRollback(t *testing.T) {
 			t.Fatalf("trial %d: inject: %v; rollback: %v", trial, errInject, errRB)
 			return ""
 		})
-	if refused == 0 {
-		t.Error("no trial overlapped the two runs: the race was not exercised")
+	if refused < 10 {
+		t.Errorf("%d trials overlapped the two runs, want at least the 10 forced ones", refused)
 	}
 }
 
@@ -109,9 +137,16 @@ func TestRaceInjectInject(t *testing.T) {
 	dir := fixture(t)
 	src, drv := filepath.Join(dir, "disks", "2k22.raw"), filepath.Join(dir, "drivers", "virtio-tree")
 	refused := 0
-	inject := func(p *Plan, img string) error { _, err := Apply(context.Background(), p, nil); return err }
-	race(t, "inject ∥ inject", src, drv, 250*time.Millisecond, inject, inject,
-		func(trial int, p *Plan, img string, errA, errB error) string {
+	inject := func(p *Plan, img string, progress Progress) error {
+		_, err := Apply(context.Background(), p, progress)
+		return err
+	}
+	second := func(p *Plan, img string) error { return inject(p, img, nil) }
+	race(t, "inject ∥ inject", src, drv, 250*time.Millisecond, inject, second,
+		func(trial int, forced bool, p *Plan, img string, errA, errB error) string {
+			if forced && !(errA == nil && lockRefused(errB)) {
+				t.Fatalf("trial %d: a second inject run while the first held the image: %v; %v", trial, errA, errB)
+			}
 			if (errA == nil) == (errB == nil) {
 				t.Fatalf("trial %d: want exactly one inject to succeed: %v; %v", trial, errA, errB)
 			}
@@ -129,8 +164,8 @@ func TestRaceInjectInject(t *testing.T) {
 			t.Fatalf("trial %d: the losing inject failed but was not refused: %v", trial, loser)
 			return ""
 		})
-	if refused == 0 {
-		t.Error("no trial overlapped the two runs: the race was not exercised")
+	if refused < 10 {
+		t.Errorf("%d trials overlapped the two runs, want at least the 10 forced ones", refused)
 	}
 }
 
