@@ -90,7 +90,7 @@ func TestInjectEndToEnd(t *testing.T) {
 			// The independent boot check agrees that what pvinject wrote
 			// boots (the real-hive guest's tree lacks the files of Windows'
 			// own class filters, so it is judged on its own).
-			if c.drivers == "" && c.guest != "real-win10-19041" && !rep.Boot.Boots() {
+			if (c.drivers == "" || c.drivers == "xen") && c.guest != "real-win10-19041" && !rep.Boot.Boots() {
 				t.Errorf("boot check: %+v", rep.Boot.Summary)
 			}
 			if !journal.Exists(img) {
@@ -416,6 +416,17 @@ func caseChecks(t *testing.T, c injectCase, p *Plan, sys map[string]map[string]r
 	case c.drivers == "xen":
 		if p.FirstBoot.NICMTU != c.mtu || p.FirstBoot.JumboPacket != 0 {
 			t.Errorf("xen NIC MTU %d / JumboPacket %d", p.FirstBoot.NICMTU, p.FirstBoot.JumboPacket)
+		}
+		// The whole Xen PV boot chain is bound: xenbus on the platform
+		// device (its INF's id has no REV, docs/BOOT-READINESS.md "Which
+		// ids are bound") and xenvbd on the disk xenbus enumerates.
+		for id, inf := range map[string]string{
+			`PCI\VEN_5853&DEV_0001`:                  "pvinject-xenbus.inf",
+			`XENBUS\VEN_XP0001&DEV_VBD&REV_08000009`: "pvinject-xenvbd.inf",
+		} {
+			if _, ok := sys[strings.ToUpper(`DriverDatabase\DeviceIds\`+id)][strings.ToUpper(inf)]; !ok {
+				t.Errorf("DriverDatabase\\DeviceIds\\%s has no %s value", id, inf)
+			}
 		}
 	case c.drivers == "oracle":
 		if p.Options.WriteCache != "off" || !p.Options.WriteCacheDefault {

@@ -86,12 +86,18 @@ func hardwareIDs(c drivers.Choice) []string {
 	return ids
 }
 
-// expandIDs keeps the ids Windows matches a boot controller by: the full
-// PCI id with SUBSYS and REV (what virt-customize writes) and the same id
-// without SUBSYS (VEN/DEV/REV, what virt-v2v writes since 71d5870 because
-// other hypervisors use their own subsystem vendor; facts §2.3). PCI ids
-// without a REV are compatible ids the peers do not use. Non-PCI ids
-// (XENBUS\...) are kept as written.
+// expandIDs keeps the ids Windows matches a boot controller by. ids are
+// the hardware ids of the INF's model lines (the first id of each line;
+// the compatible ids after it never reach here) and the peers' known ids.
+// Every one is kept: a PCI device's hardware ids include VEN/DEV alone and
+// VEN/DEV/SUBSYS as well as the forms with REV (docs/BOOT-READINESS.md,
+// "Which ids are bound"), and Xen's xenbus INF binds the platform device
+// by VEN/DEV alone, so dropping ids without REV left xenvbd bound with no
+// bus driver under it. An id with SUBSYS and REV (what virt-customize
+// writes) also gets the same id without SUBSYS (VEN/DEV/REV, what
+// virt-v2v writes since 71d5870 because other hypervisors use their own
+// subsystem vendor; facts §2.3). Non-PCI ids (XENBUS\...) are kept as
+// written.
 func expandIDs(ids []string) []string {
 	set := map[string]string{}
 	add := func(id string) { set[strings.ToUpper(id)] = strings.ToUpper(id) }
@@ -105,7 +111,11 @@ func expandIDs(ids []string) []string {
 			add(id)
 			continue
 		}
+		if !strings.HasPrefix(u, `PCI\VEN_`) || !strings.Contains(u, "&DEV_") {
+			continue // a class-code id (PCI\CC_...) would bind every controller of the class
+		}
 		if !strings.Contains(u, "&REV_") {
+			add(id)
 			continue
 		}
 		add(id)
