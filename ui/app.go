@@ -2,7 +2,6 @@ package ui
 
 import (
 	"log/slog"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -23,6 +22,9 @@ type Config struct {
 	Answers *wizard.Answers
 	// About is what Help → About shows: version and debug log.
 	About About
+	// Quit, when closed, asks the wizard to quit as a signal does: a write
+	// in progress is stopped at a consistent point first (RunUntil).
+	Quit <-chan struct{}
 }
 
 // wantSize is the window size the wizard is laid out for; fitSize shrinks
@@ -60,7 +62,7 @@ func RunConfig(eng wizard.Engine, cfg Config) error {
 	if cfg.Image != "" {
 		u.OpenImage(cfg.Image)
 	}
-	u.win.ShowAndRun()
+	u.RunUntil(cfg.Quit)
 	return nil
 }
 
@@ -74,30 +76,7 @@ func NewWindow(a fyne.App, eng wizard.Engine) *UI {
 	win.Resize(wantSize)
 	win.SetOnDropped(u.onDropped)
 	u.bindKeys(win.Canvas())
-	win.SetCloseIntercept(func() {
-		if u.wiz.State().Apply.Phase != wizard.ApplyRunning {
-			u.close()
-			win.Close()
-			return
-		}
-		u.confirm("Cancel and quit?", "pvinject is writing the image. Cancel safely (the image is left as it was) and quit?", "Cancel and quit", func(ok bool) {
-			if !ok {
-				return
-			}
-			go func() {
-				// Apply returns once the engine has brought the image to a
-				// consistent point; say which before the window goes.
-				msg := u.wiz.Stop(2 * time.Minute)
-				u.close()
-				u.jobs.Wait()
-				fyne.Do(func() {
-					d := dialog.NewInformation("pvinject stopped", msg, win)
-					d.SetOnClosed(win.Close)
-					d.Show()
-				})
-			}()
-		})
-	})
+	win.SetCloseIntercept(u.requestQuit)
 	return u
 }
 
@@ -110,3 +89,33 @@ func (u *UI) fit(screenPx fyne.Size, scale float32) {
 
 // Window is the UI's window.
 func (u *UI) Window() fyne.Window { return u.win }
+
+// requestQuit is what closing the window and the Quit menu item do: quit at
+// once when nothing is being written, else ask, and on yes stop the write
+// at a consistent point and say which before the window goes.
+func (u *UI) requestQuit() {
+	win := u.win
+	if u.wiz.State().Apply.Phase != wizard.ApplyRunning {
+		u.close()
+		u.markClosing()
+		win.Close()
+		return
+	}
+	u.confirm("Cancel and quit?", "pvinject is writing the image. Cancel safely (the image is left as it was) and quit?", "Cancel and quit", func(ok bool) {
+		if !ok {
+			return
+		}
+		go func() {
+			// Apply returns once the engine has brought the image to a
+			// consistent point; say which before the window goes.
+			msg := u.wiz.Stop(settleTimeout)
+			u.close()
+			u.jobs.Wait()
+			u.do(func() {
+				d := dialog.NewInformation("pvinject stopped", msg, win)
+				d.SetOnClosed(func() { u.markClosing(); win.Close() })
+				d.Show()
+			})
+		}()
+	})
+}

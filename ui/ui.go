@@ -40,6 +40,9 @@ type UI struct {
 	do     func(func()) // runs a function on Fyne's goroutine
 	jobs   sync.WaitGroup
 
+	closing     chan struct{} // closed when the window is being closed (quit.go)
+	closingOnce sync.Once
+
 	pending  atomic.Bool // a redraw is scheduled
 	updating bool        // widgets are being set from state; ignore their callbacks
 
@@ -60,7 +63,8 @@ type UI struct {
 // newUI builds the content for win; do is fyne.Do except in tests.
 func newUI(win fyne.Window, wiz *wizard.Wizard, picker Picker, do func(func())) *UI {
 	ctx, cancel := context.WithCancel(context.Background())
-	u := &UI{win: win, wiz: wiz, picker: picker, do: do, ctx: ctx, cancel: cancel, log: slog.Default()}
+	u := &UI{win: win, wiz: wiz, picker: picker, do: do, ctx: ctx, cancel: cancel, log: slog.Default(),
+		closing: make(chan struct{})}
 	u.header = newHeader()
 	u.reason = widget.NewLabel("")
 	u.reason.Wrapping = fyne.TextWrapWord

@@ -192,8 +192,10 @@ func TestWalkWholeWizard(t *testing.T) {
 	}
 }
 
-func TestCancelDuringApplyUI(t *testing.T) {
-	h := newHarness(t)
+// applyHeld walks the demo to step 6 and presses Apply with the fake
+// engine held at its first action, so the write is in progress.
+func (h *harness) applyHeld() *applyScreen {
+	h.t.Helper()
 	h.f.Gate = make(chan struct{})
 	h.tap(h.button("Use the demo image"))
 	for i := 0; i < 3; i++ {
@@ -206,6 +208,12 @@ func TestCancelDuringApplyUI(t *testing.T) {
 	a := h.u.screens[wizard.StepApply].(*applyScreen)
 	test.Tap(a.apply)
 	h.until("progress", func() bool { return a.action.Text == "Checking the image" })
+	return a
+}
+
+func TestCancelDuringApplyUI(t *testing.T) {
+	h := newHarness(t)
+	a := h.applyHeld()
 	if !a.running.Visible() || a.cancel.Disabled() || !h.u.back.Disabled() || a.apply.Visible() {
 		t.Fatalf("while running: running %v cancel disabled %v back disabled %v", a.running.Visible(), a.cancel.Disabled(), h.u.back.Disabled())
 	}

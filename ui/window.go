@@ -119,7 +119,13 @@ func (u *UI) showAbout() {
 
 // mainMenu is the window's menu bar: Help → About.
 func (u *UI) mainMenu() *fyne.MainMenu {
-	return fyne.NewMainMenu(fyne.NewMenu("Help", fyne.NewMenuItem("About pvinject", u.showAbout)))
+	// Fyne adds a Quit item that quits at once when the menu has none; this
+	// one asks first while the image is being written, as closing does.
+	quit := fyne.NewMenuItem("Quit", u.requestQuit)
+	quit.IsQuit = true
+	return fyne.NewMainMenu(
+		fyne.NewMenu("File", quit),
+		fyne.NewMenu("Help", fyne.NewMenuItem("About pvinject", u.showAbout)))
 }
 
 // DefaultDebugLog is where the wizard writes its debug log: pvinject's

@@ -75,10 +75,10 @@ func TestAboutShowsVersionReadmeAndLog(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "debug.log")
 	h.u.about = About{Version: "9.8.7", DebugLog: log}
 	menu := h.u.mainMenu()
-	if len(menu.Items) != 1 || menu.Items[0].Label != "Help" || menu.Items[0].Items[0].Label != "About pvinject" {
+	if len(menu.Items) != 2 || menu.Items[1].Label != "Help" || menu.Items[1].Items[0].Label != "About pvinject" {
 		t.Fatalf("menu %+v", menu.Items)
 	}
-	menu.Items[0].Items[0].Action()
+	menu.Items[1].Items[0].Action()
 	top := h.win.Canvas().Overlays().Top()
 	if top == nil {
 		t.Fatal("About did not open")

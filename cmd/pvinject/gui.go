@@ -20,7 +20,9 @@ func runGUI(ctx context.Context, env *cliEnv, args []string) error {
 	if err := displayAvailable(); err != nil {
 		return err
 	}
-	cfg := ui.Config{About: ui.About{Version: Version, DebugLog: os.Getenv("PVINJECT_DEBUG_LOG")}}
+	// ctx ends on SIGTERM or SIGINT (main): the wizard then stops a write in
+	// progress at a consistent point before it quits.
+	cfg := ui.Config{About: ui.About{Version: Version, DebugLog: os.Getenv("PVINJECT_DEBUG_LOG")}, Quit: ctx.Done()}
 	if cfg.About.DebugLog == "" {
 		// The wizard always keeps a debug log (Help → About says where): the
 		// raw errors it does not show go there.

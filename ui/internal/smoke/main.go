@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -25,7 +27,10 @@ func main() {
 	answers := flag.String("answers", "", "answer file that pre-fills the Drivers and Options steps")
 	autoApply := flag.Duration("auto-apply", 0, "press Apply this long after reaching step 6 (0: never)")
 	stepDelay := flag.Duration("step-delay", 150*time.Millisecond, "fake apply time per action")
+	hangOnQuit := flag.Bool("hang-on-quit", false, "block Fyne's shutdown forever, as Fyne 2.7 sometimes does, to test that quitting never hangs")
 	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 
 	eng := wizardtest.NewFakeEngine()
 	eng.StepDelay = *stepDelay
@@ -53,7 +58,16 @@ func main() {
 	if *autoApply > 0 {
 		go applyOnStep6(u, *autoApply)
 	}
-	u.Window().ShowAndRun()
+	if *hangOnQuit {
+		// Fyne's Run waits for the lifecycle queue after its loop ends; a
+		// callback that never returns holds it there, which is the hang.
+		a.Lifecycle().SetOnStopped(func() {
+			fmt.Fprintln(os.Stderr, "smoke: holding Fyne's shutdown")
+			select {}
+		})
+	}
+	u.RunUntil(ctx.Done())
+	fmt.Fprintf(os.Stderr, "smoke: quit after %d ms\n", time.Since(start).Milliseconds())
 }
 
 // applyOnStep6 presses Apply once, some time after step 6 can apply.
@@ -63,6 +77,10 @@ func applyOnStep6(u *ui.UI, after time.Duration) {
 		if st.Step == wizard.StepApply && st.CanApply && st.Apply.Phase == wizard.ApplyIdle {
 			time.Sleep(after)
 			fyne.Do(u.Apply)
+			for u.Wizard().State().Apply.Phase != wizard.ApplyRunning {
+				time.Sleep(10 * time.Millisecond)
+			}
+			fmt.Fprintln(os.Stderr, "smoke: apply running")
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
