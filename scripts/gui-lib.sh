@@ -24,8 +24,10 @@ wait_window() {
 # end_app PID: asks the program to quit (SIGTERM, which Fyne turns into a
 # quit) and waits for it, 10 s at most, then kills it. Fyne 2.7 can hang on
 # the way out when a quit races a pending main-thread call (seen here once in
-# a dozen runs, stuck in runOnMainWithWait); a test walk must never hang on
-# that, and the case's own checks were all done before it is ended.
+# a dozen runs, stuck in runOnMainWithWait); the wizard now leaves by itself
+# 5 s after a signal (ui/quit.go, checked by gui-smoke's quit-hang case), so
+# the kill is only a last guard: a test walk must never hang, and the case's
+# own checks were all done before it is ended.
 end_app() {
   local pid=$1
   kill "$pid" 2>/dev/null || return 0
