@@ -35,6 +35,24 @@ type Answers struct {
 	MTU           int        `json:"mtu,omitempty"`    // 0: keep the guest's MTU
 	WriteCache    WriteCache `json:"write_cache,omitempty"`
 	AllowUnsigned bool       `json:"allow_unsigned,omitempty"`
+	// KeepIP is --keep-ip: "auto" carries every guest's own static IP
+	// settings to its new adapters, "off" none; empty leaves the choice to
+	// the wizard's defaults (and means auto on the command line).
+	KeepIP string `json:"keep_ip,omitempty"`
+	// Adapters are the Options step's network choices for one virtual
+	// machine (its own addresses), as the wizard saved them; when present
+	// they are carried instead of KeepIP's, and batch refuses them for more
+	// than one image (every image would get the same addresses).
+	Adapters []NetChoice `json:"adapters,omitempty"`
+}
+
+// Network returns the answers' network choices as inject's --keep-ip and
+// --ip values.
+func (a Answers) Network() (keepIP string, ips []string) {
+	if len(a.Adapters) > 0 {
+		return "off", netSpecs(a.Adapters)
+	}
+	return a.KeepIP, nil
 }
 
 // Validate checks the fields that do not depend on a guest or driver set;
@@ -62,6 +80,21 @@ func (a Answers) Validate() error {
 		return bad("mtu %d: want 0 (keep) or %d-%d", a.MTU, minMTU, netkvmJumboMax-ethernetHeader)
 	case a.WriteCache != "" && !a.WriteCache.Valid():
 		return bad("write_cache %q: want on, off or keep", a.WriteCache)
+	case a.KeepIP != "" && a.KeepIP != "auto" && a.KeepIP != "off":
+		return bad("keep_ip %q: want auto or off", a.KeepIP)
+	case len(a.Adapters) > 0 && a.KeepIP == "auto":
+		return bad("keep_ip auto and adapters exclude each other: adapters name the settings to carry")
+	}
+	for _, c := range a.Adapters {
+		if strings.TrimSpace(c.Connection) == "" {
+			return bad("adapters: every adapter needs its connection name")
+		}
+		if !c.Carry {
+			continue
+		}
+		if _, err := c.Specs(); err != nil {
+			return bad("adapters: %v", err)
+		}
 	}
 	return nil
 }

@@ -269,6 +269,7 @@ func (w *Wizard) Answers() (Answers, error) {
 	if !a.InPlace {
 		a.Output, a.Format = w.opts.Output, w.opts.Format
 	}
+	a.KeepIP, a.Adapters = w.netAnswers()
 	return a, a.Validate()
 }
 

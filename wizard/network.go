@@ -172,3 +172,57 @@ func (w *Wizard) SetNetChoices(cs []NetChoice) error {
 	w.unlockNotify()
 	return nil
 }
+
+// netAnswers says the Options step's network choices in an answer file:
+// nothing when the guest has no static adapter, keep_ip auto or off when
+// every adapter is as found and all or none are carried (so the file serves
+// other guests too), else the adapters themselves, for this machine only.
+// Caller holds mu.
+func (w *Wizard) netAnswers() (string, []NetChoice) {
+	if len(w.net) == 0 || w.guest < 0 || w.guest >= len(w.guests) {
+		return "", nil
+	}
+	found := NetChoices(w.guests[w.guest])
+	carried, asFound := 0, len(found) == len(w.net)
+	for i, c := range w.net {
+		if c.Carry {
+			carried++
+		}
+		if asFound {
+			f := found[i]
+			f.Carry = c.Carry
+			asFound = f == c
+		}
+	}
+	switch {
+	case asFound && carried == len(w.net):
+		return "auto", nil
+	case asFound && carried == 0:
+		return "off", nil
+	}
+	return "off", append([]NetChoice(nil), w.net...)
+}
+
+// netChoices applies the answers' network choices to the static adapters
+// found in this guest: the saved adapters by connection name (others are
+// not carried), or keep_ip's all or none; no choice keeps the defaults.
+func (a Answers) netChoices(cs []NetChoice) []NetChoice {
+	out := append([]NetChoice(nil), cs...)
+	for i := range out {
+		switch {
+		case len(a.Adapters) > 0:
+			out[i].Carry = false
+			for _, s := range a.Adapters {
+				if strings.EqualFold(s.Connection, out[i].Connection) {
+					out[i] = s
+					out[i].Connection = cs[i].Connection
+				}
+			}
+		case a.KeepIP == "auto":
+			out[i].Carry = true
+		case a.KeepIP == "off":
+			out[i].Carry = false
+		}
+	}
+	return out
+}

@@ -295,6 +295,7 @@ func (w *Wizard) Plan(ctx context.Context) error {
 			w.prefillOpts = false
 			w.opts = w.prefill.options(w.imagePath, w.opts)
 			w.cacheTouched = w.prefill.WriteCache != ""
+			w.net = w.prefill.netChoices(w.net)
 		}
 		if !w.cacheTouched {
 			w.opts.WriteCache = w.rules().WriteCache

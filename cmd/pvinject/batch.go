@@ -96,6 +96,9 @@ func runBatch(ctx context.Context, env *cliEnv, args []string) error {
 	if err := checkDistinctOutputs(a, images); err != nil {
 		return err
 	}
+	if len(a.Adapters) > 0 && len(images) > 1 {
+		return usagef("%s: the answer file sets the IP addresses of one virtual machine (adapters); %d images would all get them: remove adapters, and use \"keep_ip\": \"auto\" to give each guest its own settings back", f.answers, len(images))
+	}
 
 	results := make([]batchResult, len(images))
 	var mu sync.Mutex // serialises progress lines

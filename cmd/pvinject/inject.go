@@ -114,7 +114,10 @@ func (f *injectFlags) request(fs *flag.FlagSet, image string) (inject.Request, e
 }
 
 func requestFromAnswers(a wizard.Answers, image string) inject.Request {
+	keepIP, ips := a.Network()
 	return inject.Request{
+		KeepIP:        keepIP,
+		IPs:           ips,
 		Image:         image,
 		Drivers:       a.Drivers,
 		Set:           string(a.Set),

@@ -1,9 +1,15 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/pvinject/pvinject/core/inject"
 )
 
 // TestInjectIPFlags: --ip reaches the plan and its first-boot runner; bad
@@ -56,4 +62,63 @@ func TestInjectIPFlags(t *testing.T) {
 			t.Errorf("%v: %v, want a usage error", bad, r)
 		}
 	}
+}
+
+// TestAnswersCarryNetwork: an answer file's network choices reach the plan
+// as the flags would (keep_ip off plus the saved adapter, MAC and all), a
+// flag given still overrides them, and batch refuses one machine's
+// addresses for several images before touching any.
+func TestAnswersCarryNetwork(t *testing.T) {
+	fx := injectFixture(t)
+	img := filepath.Join(fx, "disks", win10)
+	dir := t.TempDir()
+	answers := writeAnswers(t, dir, fmt.Sprintf(`{"version": 1, "drivers": %q, "set": "auto", "in_place": true,
+ "adapters": [{"connection": "Ethernet0", "carry": true, "addresses": "10.0.0.5/24", "gateway": "10.0.0.1", "dns": "10.0.0.53", "mac": "52:54:00:12:34:56"}]}`, virtioTree(fx)))
+	type planNet struct {
+		Network struct {
+			KeepIP string `json:"keep_ip"`
+			Carry  []struct {
+				To string `json:"to"`
+			} `json:"carry"`
+		} `json:"network"`
+		FirstBoot struct {
+			NetIdentities []struct {
+				MAC     string `json:"mac"`
+				Gateway string `json:"gateway"`
+			} `json:"net_identities"`
+		} `json:"first_boot"`
+	}
+	r := cli(t, "inject", "--answers", answers, "--dry-run", "--json", img)
+	if r.code != exitOK {
+		t.Fatalf("inject --answers: %v", r)
+	}
+	var plan planNet
+	decodeJSON(t, r.stdout, &plan)
+	if plan.Network.KeepIP != "off" || len(plan.Network.Carry) != 1 || !strings.Contains(plan.Network.Carry[0].To, "52-54-00-12-34-56") ||
+		len(plan.FirstBoot.NetIdentities) != 1 || plan.FirstBoot.NetIdentities[0].Gateway != "10.0.0.1" {
+		t.Fatalf("answers' adapters: plan network %+v first boot %+v", plan.Network, plan.FirstBoot)
+	}
+	r = cli(t, "inject", "--answers", answers, "--keep-ip", "off", "--ip", "LAN:10.9.9.9/16", "--dry-run", "--json", img)
+	if r.code != exitOK {
+		t.Fatalf("inject --answers --ip: %v", r)
+	}
+	plan = planNet{}
+	decodeJSON(t, r.stdout, &plan)
+	if len(plan.FirstBoot.NetIdentities) != 1 || plan.FirstBoot.NetIdentities[0].MAC != "" {
+		t.Errorf("--ip did not override the answer file's adapters: %+v", plan.FirstBoot)
+	}
+
+	images := []string{filepath.Join(dir, "a.img"), filepath.Join(dir, "b.img")}
+	for _, p := range images {
+		if err := os.WriteFile(p, make([]byte, 4096), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var calls atomic.Int32
+	stubInjectOne(t, func(context.Context, inject.Request) error { calls.Add(1); return nil })
+	r = cli(t, append([]string{"batch", "--answers", answers}, images...)...)
+	if r.code != exitUsage || calls.Load() != 0 {
+		t.Fatalf("batch of 2 images with one machine's adapters: %v, %d images processed", r, calls.Load())
+	}
+	wantOneLine(t, r, "answers.json", "adapters", "keep_ip")
 }
