@@ -124,6 +124,9 @@ func ParseAnswers(data []byte) (Answers, error) {
 	if dec.More() {
 		return Answers{}, fmt.Errorf("%w: data after the JSON object", ErrAnswers)
 	}
+	if len(a.Adapters) == 0 {
+		a.Adapters = nil // "adapters": [] says nothing more than no adapters
+	}
 	if err := a.Validate(); err != nil {
 		return Answers{}, err
 	}

@@ -142,6 +142,8 @@ func FuzzParseAnswers(f *testing.F) {
 	f.Add([]byte(`{"version":1,"drivers":"d","set":"inf","in_place":true}`))
 	f.Add([]byte(`{"version":1,"drivers":"d","set":"auto","output":"x.vhd","mtu":576}`))
 	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"version":1,"drivers":"d","set":"auto","in_place":true,"adapters":[]}`))
+	f.Add([]byte(`{"version":1,"drivers":"d","set":"auto","in_place":true,"keep_ip":"off","adapters":[{"connection":"LAN","carry":true,"addresses":"10.0.0.5/24","gateway":"","dns":"","mac":""}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		a, err := ParseAnswers(data)
 		if err != nil {
