@@ -81,19 +81,9 @@ func TestRaceWizardApplyCLIRollback(t *testing.T) {
 			// apply before the CLI has started): the apply pauses at its
 			// first progress step, inside its lock, as a large image's
 			// apply would, and the whole rollback runs during that pause.
-			writing, rolled := make(chan struct{}), make(chan struct{})
-			var once sync.Once
-			slow := func(float64, string) {
-				once.Do(func() {
-					close(writing)
-					select {
-					case <-rolled:
-					case <-time.After(time.Minute):
-					}
-				})
-			}
-			go func() { defer wg.Done(); _, applyErr = e.Apply(ctx, areq, slow) }()
-			go func() { defer wg.Done(); <-writing; rb = cli(t, "rollback", img); close(rolled) }()
+			p := testenv.NewPause()
+			go func() { defer wg.Done(); _, applyErr = e.Apply(ctx, areq, p.Hook) }()
+			go func() { defer wg.Done(); <-p.Writing(); rb = cli(t, "rollback", img); p.Release() }()
 		} else {
 			da, db := rand.N(300*time.Millisecond), rand.N(300*time.Millisecond)
 			go func() { defer wg.Done(); time.Sleep(da); _, applyErr = e.Apply(ctx, areq, nil) }()

@@ -12,6 +12,33 @@ import (
 	"github.com/pvinject/pvinject/core/inject"
 )
 
+// planNetwork is what the network tests read of `inject --dry-run --json`.
+type planNetwork struct {
+	Network struct {
+		KeepIP string `json:"keep_ip"`
+		Carry  []struct {
+			To string `json:"to"`
+		} `json:"carry"`
+	} `json:"network"`
+	FirstBoot struct {
+		NetIdentities []struct {
+			MAC     string `json:"mac"`
+			Gateway string `json:"gateway"`
+		} `json:"net_identities"`
+	} `json:"first_boot"`
+	Files []struct {
+		Path    string `json:"path"`
+		Content []byte `json:"content"`
+	} `json:"files"`
+}
+
+// carriesOne reports whether the plan carries one adapter's settings, with
+// gateway gw, to the new adapter with MAC mac, and nothing by keep_ip.
+func (p planNetwork) carriesOne(mac, gw string) bool {
+	return p.Network.KeepIP == "off" && len(p.Network.Carry) == 1 && strings.Contains(p.Network.Carry[0].To, mac) &&
+		len(p.FirstBoot.NetIdentities) == 1 && p.FirstBoot.NetIdentities[0].Gateway == gw
+}
+
 // TestInjectIPFlags: --ip reaches the plan and its first-boot runner; bad
 // --keep-ip and --ip values are usage errors that write nothing.
 func TestInjectIPFlags(t *testing.T) {
@@ -22,27 +49,9 @@ func TestInjectIPFlags(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("inject --dry-run --ip: %v", r)
 	}
-	var plan struct {
-		Network struct {
-			KeepIP string `json:"keep_ip"`
-			Carry  []struct {
-				To string `json:"to"`
-			} `json:"carry"`
-		} `json:"network"`
-		FirstBoot struct {
-			NetIdentities []struct {
-				MAC     string `json:"mac"`
-				Gateway string `json:"gateway"`
-			} `json:"net_identities"`
-		} `json:"first_boot"`
-		Files []struct {
-			Path    string `json:"path"`
-			Content []byte `json:"content"`
-		} `json:"files"`
-	}
+	var plan planNetwork
 	decodeJSON(t, r.stdout, &plan)
-	if plan.Network.KeepIP != "off" || len(plan.Network.Carry) != 1 || !strings.Contains(plan.Network.Carry[0].To, "52-54-00-12-34-56") ||
-		len(plan.FirstBoot.NetIdentities) != 1 || plan.FirstBoot.NetIdentities[0].Gateway != "10.0.0.1" {
+	if !plan.carriesOne("52-54-00-12-34-56", "10.0.0.1") {
 		t.Fatalf("plan network %+v first boot %+v", plan.Network, plan.FirstBoot)
 	}
 	runner := ""
@@ -74,35 +83,20 @@ func TestAnswersCarryNetwork(t *testing.T) {
 	dir := t.TempDir()
 	answers := writeAnswers(t, dir, fmt.Sprintf(`{"version": 1, "drivers": %q, "set": "auto", "in_place": true,
  "adapters": [{"connection": "Ethernet0", "carry": true, "addresses": "10.0.0.5/24", "gateway": "10.0.0.1", "dns": "10.0.0.53", "mac": "52:54:00:12:34:56"}]}`, virtioTree(fx)))
-	type planNet struct {
-		Network struct {
-			KeepIP string `json:"keep_ip"`
-			Carry  []struct {
-				To string `json:"to"`
-			} `json:"carry"`
-		} `json:"network"`
-		FirstBoot struct {
-			NetIdentities []struct {
-				MAC     string `json:"mac"`
-				Gateway string `json:"gateway"`
-			} `json:"net_identities"`
-		} `json:"first_boot"`
-	}
 	r := cli(t, "inject", "--answers", answers, "--dry-run", "--json", img)
 	if r.code != exitOK {
 		t.Fatalf("inject --answers: %v", r)
 	}
-	var plan planNet
+	var plan planNetwork
 	decodeJSON(t, r.stdout, &plan)
-	if plan.Network.KeepIP != "off" || len(plan.Network.Carry) != 1 || !strings.Contains(plan.Network.Carry[0].To, "52-54-00-12-34-56") ||
-		len(plan.FirstBoot.NetIdentities) != 1 || plan.FirstBoot.NetIdentities[0].Gateway != "10.0.0.1" {
+	if !plan.carriesOne("52-54-00-12-34-56", "10.0.0.1") {
 		t.Fatalf("answers' adapters: plan network %+v first boot %+v", plan.Network, plan.FirstBoot)
 	}
 	r = cli(t, "inject", "--answers", answers, "--keep-ip", "off", "--ip", "LAN:10.9.9.9/16", "--dry-run", "--json", img)
 	if r.code != exitOK {
 		t.Fatalf("inject --answers --ip: %v", r)
 	}
-	plan = planNet{}
+	plan = planNetwork{}
 	decodeJSON(t, r.stdout, &plan)
 	if len(plan.FirstBoot.NetIdentities) != 1 || plan.FirstBoot.NetIdentities[0].MAC != "" {
 		t.Errorf("--ip did not override the answer file's adapters: %+v", plan.FirstBoot)

@@ -67,19 +67,9 @@ func race(t *testing.T, name string, src, drv string, maxDelay time.Duration,
 		wg.Add(2)
 		forced := trial%2 == 1
 		if forced {
-			writing, done := make(chan struct{}), make(chan struct{})
-			var once sync.Once
-			pause := func(float64, string) {
-				once.Do(func() {
-					close(writing)
-					select {
-					case <-done:
-					case <-time.After(time.Minute):
-					}
-				})
-			}
-			go func() { defer wg.Done(); errA = a(p, img, pause) }()
-			go func() { defer wg.Done(); <-writing; errB = b(p, img); close(done) }()
+			pause := testenv.NewPause()
+			go func() { defer wg.Done(); errA = a(p, img, pause.Hook) }()
+			go func() { defer wg.Done(); <-pause.Writing(); errB = b(p, img); pause.Release() }()
 		} else {
 			da, db := rand.N(maxDelay), rand.N(maxDelay)
 			go func() { defer wg.Done(); time.Sleep(da); errA = a(p, img, nil) }()

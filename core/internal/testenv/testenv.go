@@ -46,3 +46,9 @@ type RegValue = root.RegValue
 func ParseRegExport(out []byte) (map[string]map[string]RegValue, error) {
 	return root.ParseRegExport(out)
 }
+
+// Pause makes a race certain (root.Pause).
+type Pause = root.Pause
+
+// NewPause returns a pause not yet reached.
+func NewPause() *Pause { return root.NewPause() }
