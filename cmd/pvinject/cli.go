@@ -224,7 +224,7 @@ func exitCode(env *cliEnv, prefix string, err error) int {
 		fmt.Fprintf(env.stderr, "%s: %s\n", prefix, msg)
 		return exitRefused
 	case errors.Is(err, context.Canceled):
-		fmt.Fprintf(env.stderr, "%s: cancelled\n", prefix)
+		fmt.Fprintf(env.stderr, "%s: %s\n", prefix, stoppedMessage(msg))
 		return exitError
 	default:
 		fmt.Fprintf(env.stderr, "%s: %s\n", prefix, msg)
@@ -244,4 +244,19 @@ func newLogger() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// stoppedMessage says what a run stopped by Ctrl+C or SIGTERM left behind.
+// The core ends such errors with what became of the image, in parentheses
+// (inject's fail: nothing written, or rolled back); an undo that failed
+// says so in full, with its rollback command.
+func stoppedMessage(msg string) string {
+	const head = "stopped (interrupted by Ctrl+C or a termination signal)"
+	if strings.Contains(msg, "WAS CHANGED") {
+		return head + ": " + strings.ReplaceAll(msg, "context canceled", "interrupted")
+	}
+	if i := strings.LastIndex(msg, " ("); i >= 0 && strings.HasSuffix(msg, ")") {
+		return head + ": " + msg[i+2:len(msg)-1]
+	}
+	return head
 }
