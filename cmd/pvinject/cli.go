@@ -223,6 +223,9 @@ func exitCode(env *cliEnv, prefix string, err error) int {
 	case errors.As(err, &refusal):
 		fmt.Fprintf(env.stderr, "%s: %s\n", prefix, msg)
 		return exitRefused
+	case isFullDisk(err):
+		fmt.Fprintf(env.stderr, "%s: %s\n", prefix, fullDiskMessage(err, msg))
+		return exitError
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintf(env.stderr, "%s: %s\n", prefix, stoppedMessage(msg))
 		return exitError
@@ -246,17 +249,46 @@ func newLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// stoppedMessage says what a run stopped by Ctrl+C or SIGTERM left behind.
-// The core ends such errors with what became of the image, in parentheses
-// (inject's fail: nothing written, or rolled back); an undo that failed
-// says so in full, with its rollback command.
+// stoppedMessage says what a run stopped by Ctrl+C or SIGTERM left behind;
+// an undo that failed says so in full, with its rollback command.
 func stoppedMessage(msg string) string {
 	const head = "stopped (interrupted by Ctrl+C or a termination signal)"
 	if strings.Contains(msg, "WAS CHANGED") {
 		return head + ": " + strings.ReplaceAll(msg, "context canceled", "interrupted")
 	}
-	if i := strings.LastIndex(msg, " ("); i >= 0 && strings.HasSuffix(msg, ")") {
-		return head + ": " + msg[i+2:len(msg)-1]
+	if o := outcome(msg); o != "" {
+		return head + ": " + o
 	}
 	return head
 }
+
+// outcome is what a core error says became of the image: the text of its
+// last parentheses (inject's "nothing was written to the image", "the image
+// was rolled back; nothing changed", "no new image was written; … was not
+// changed"), "" when it has none.
+func outcome(msg string) string {
+	if i := strings.LastIndex(msg, " ("); i >= 0 && strings.HasSuffix(msg, ")") {
+		return msg[i+2 : len(msg)-1]
+	}
+	return ""
+}
+
+// fullDiskMessage says a disk filled up, which one, and what became of the
+// image, instead of the chain of layers the write went through; an undo
+// that failed is said in full, with its rollback command.
+func fullDiskMessage(err error, msg string) string {
+	where := "the disk"
+	if dir, _ := inject.FullDisk(err); dir != "" {
+		where = "the disk holding " + dir
+	}
+	head := where + " is full (no space left on device)"
+	if strings.Contains(msg, "WAS CHANGED") {
+		return head + ": " + msg
+	}
+	if o := outcome(msg); o != "" {
+		head += ": " + o
+	}
+	return head + ". Free some space there and run the command again."
+}
+
+func isFullDisk(err error) bool { _, ok := inject.FullDisk(err); return ok }

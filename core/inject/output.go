@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pvinject/pvinject/core/disk"
@@ -28,7 +30,7 @@ func applyOutput(ctx context.Context, p *Plan, data [][]byte, rep *Report, progr
 	defer src.Release()
 
 	dir, base := filepath.Dir(p.Target), filepath.Base(p.Target)
-	tmp, err := os.MkdirTemp(dir, "."+base+".pvinject-")
+	tmp, err := os.MkdirTemp(dir, "."+base+stagingMark)
 	if err != nil {
 		return nil, fmt.Errorf("inject: create a temporary folder beside %s: %w", p.Target, err)
 	}
@@ -127,4 +129,54 @@ func syncFile(path string) error {
 func checkBootInto(ctx context.Context, rep *Report, p *Plan) {
 	rep.Boot = CheckBoot(ctx, p)
 	rep.Attention.Boots, rep.Attention.Boot = rep.Boot.Boots(), rep.Boot.Summary
+}
+
+// stagingMark is in the name of the folder a new image is built in, beside
+// where it goes ("." + its name + stagingMark + a random suffix).
+const stagingMark = ".pvinject-"
+
+// FullDisk reports whether err is a disk that ran out of space and, when
+// its chain names the host file, the folder to name to the admin.
+func FullDisk(err error) (folder string, ok bool) {
+	if !errors.Is(err, syscall.ENOSPC) {
+		return "", false
+	}
+	if p := hostPath(err); p != "" {
+		return userFolder(p), true
+	}
+	return "", true
+}
+
+// hostPath is the first absolute path of a file operation in err's chain:
+// the host file a write failed on (the chain also holds paths inside the
+// guest's NTFS, which are relative).
+func hostPath(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && filepath.IsAbs(pe.Path) {
+		return pe.Path
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		if next := u.Unwrap(); next != nil {
+			return hostPath(next)
+		}
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if p := hostPath(e); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+// userFolder is the folder to name to an admin for a host file pvinject
+// wrote: the new image's folder for a file in its staging folder, else the
+// file's own folder.
+func userFolder(path string) string {
+	dir := filepath.Dir(path)
+	if b := filepath.Base(dir); strings.HasPrefix(b, ".") && strings.Contains(b, stagingMark) {
+		return filepath.Dir(dir)
+	}
+	return dir
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pvinject/pvinject/core/disk"
@@ -307,7 +308,13 @@ func (j *journalFile) apply(jf *os.File, opener disk.Opener, res *Result) error 
 				return err
 			}
 			if _, err := f.WriteAt(old, e.off); err != nil {
-				return fmt.Errorf("restore %s at %d: %w", f.Name(), e.off, err)
+				// pvinject's writes into a sparse image's holes took the
+				// disk's last free space; writing the zeros back would need
+				// it again. Punching the holes back restores the same bytes
+				// without any (docs/JOURNAL.md, "A full disk").
+				if !errors.Is(err, syscall.ENOSPC) || restoreSparse(f, old, e.off) != nil {
+					return fmt.Errorf("restore %s at %d: %w", f.Name(), e.off, err)
+				}
 			}
 			res.Bytes += e.dataN
 		case kindFile:
@@ -370,4 +377,36 @@ func fileSize(path string) (int64, error) {
 func touch(path string) {
 	now := time.Now()
 	_ = os.Chtimes(path, now, now) // best effort: only a heuristic relies on it
+}
+
+// restoreSparse writes old back at off block by block, punching a hole for
+// each block of zeros instead of writing it: a block that was a hole before
+// pvinject wrote it is a hole again, and a block that held data was
+// allocated and is overwritten in place, so no free space is needed.
+func restoreSparse(f disk.Backing, old []byte, off int64) error {
+	const block = 4096
+	for pos := int64(0); pos < int64(len(old)); {
+		n := min(block-(off+pos)%block, int64(len(old))-pos)
+		chunk := old[pos : pos+n]
+		var err error
+		if allZero(chunk) {
+			err = punchHole(f, off+pos, n)
+		} else {
+			_, err = f.WriteAt(chunk, off+pos)
+		}
+		if err != nil {
+			return err
+		}
+		pos += n
+	}
+	return nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }

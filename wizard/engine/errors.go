@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/pvinject/pvinject/core/inject"
 	"github.com/pvinject/pvinject/core/safety"
 	"github.com/pvinject/pvinject/wizard"
 )
@@ -31,6 +32,13 @@ func (e *Engine) plain(what string, err error) error {
 		// Refusals speak to the command line (their remedy may name a
 		// flag): keep the reason only.
 		return &plainError{msg: fmt.Sprintf("%s: %s", what, r.Reason), cause: err}
+	}
+	if dir, full := inject.FullDisk(err); full {
+		where := "the disk"
+		if dir != "" {
+			where = "the disk holding " + dir
+		}
+		return &plainError{msg: fmt.Sprintf("%s: %s is full. Free some space there and try again.", what, where), cause: err}
 	}
 	inner := err
 	for {
