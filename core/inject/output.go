@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/pvinject/pvinject/core/disk"
@@ -138,7 +137,11 @@ const stagingMark = ".pvinject-"
 // FullDisk reports whether err is a disk that ran out of space and, when
 // its chain names the host file, the folder to name to the admin.
 func FullDisk(err error) (folder string, ok bool) {
-	if !errors.Is(err, syscall.ENOSPC) {
+	full := false
+	for _, e := range diskFullErrnos {
+		full = full || errors.Is(err, e)
+	}
+	if !full {
 		return "", false
 	}
 	if p := hostPath(err); p != "" {
