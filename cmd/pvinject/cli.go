@@ -227,7 +227,7 @@ func exitCode(env *cliEnv, prefix string, err error) int {
 		fmt.Fprintf(env.stderr, "%s: %s\n", prefix, fullDiskMessage(err, msg))
 		return exitError
 	case errors.Is(err, context.Canceled):
-		fmt.Fprintf(env.stderr, "%s: %s\n", prefix, stoppedMessage(msg))
+		fmt.Fprintf(env.stderr, "%s: %s\n", prefix, stoppedMessage(err, msg))
 		return exitError
 	default:
 		fmt.Fprintf(env.stderr, "%s: %s\n", prefix, msg)
@@ -251,26 +251,16 @@ func newLogger() *slog.Logger {
 
 // stoppedMessage says what a run stopped by Ctrl+C or SIGTERM left behind;
 // an undo that failed says so in full, with its rollback command.
-func stoppedMessage(msg string) string {
+func stoppedMessage(err error, msg string) string {
 	const head = "stopped (interrupted by Ctrl+C or a termination signal)"
-	if strings.Contains(msg, "WAS CHANGED") {
+	var oe *inject.OutcomeError
+	switch {
+	case !errors.As(err, &oe):
+		return head
+	case oe.Changed:
 		return head + ": " + strings.ReplaceAll(msg, "context canceled", "interrupted")
 	}
-	if o := outcome(msg); o != "" {
-		return head + ": " + o
-	}
-	return head
-}
-
-// outcome is what a core error says became of the image: the text of its
-// last parentheses (inject's "nothing was written to the image", "the image
-// was rolled back; nothing changed", "no new image was written; … was not
-// changed"), "" when it has none.
-func outcome(msg string) string {
-	if i := strings.LastIndex(msg, " ("); i >= 0 && strings.HasSuffix(msg, ")") {
-		return msg[i+2 : len(msg)-1]
-	}
-	return ""
+	return head + ": " + oe.Outcome
 }
 
 // fullDiskMessage says a disk filled up, which one, and what became of the
@@ -282,11 +272,13 @@ func fullDiskMessage(err error, msg string) string {
 		where = "the disk holding " + dir
 	}
 	head := where + " is full (no space left on device)"
-	if strings.Contains(msg, "WAS CHANGED") {
+	var oe *inject.OutcomeError
+	switch {
+	case !errors.As(err, &oe):
+	case oe.Changed:
 		return head + ": " + msg
-	}
-	if o := outcome(msg); o != "" {
-		head += ": " + o
+	default:
+		head += ": " + oe.Outcome
 	}
 	return head + ". Free some space there and run the command again."
 }

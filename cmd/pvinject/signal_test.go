@@ -51,7 +51,7 @@ func TestStoppedBySignal(t *testing.T) {
 	if err == nil {
 		t.Fatal("apply went on after the signal")
 	}
-	if got := stoppedMessage(err.Error()); got != "stopped (interrupted by Ctrl+C or a termination signal): the image was rolled back; nothing changed" {
+	if got := stoppedMessage(err, err.Error()); got != "stopped (interrupted by Ctrl+C or a termination signal): the image was rolled back; nothing changed" {
 		t.Errorf("mid-write stop says %q (core: %v)", got, err)
 	}
 	if testenv.FileSHA256(t, img) != sum || journal.Exists(img) {

@@ -42,6 +42,25 @@ func Apply(ctx context.Context, p *Plan, progress Progress) (*Report, error) {
 	return ApplyWith(ctx, p, progress, nil)
 }
 
+// OutcomeError is a failed apply and what became of the image: Err is the
+// cause, Outcome says in words whether the image is as it was. Changed
+// marks the one case where it is not (the undo failed); Outcome then ends
+// with the rollback command.
+type OutcomeError struct {
+	Err     error
+	Outcome string
+	Changed bool
+}
+
+func (e *OutcomeError) Error() string {
+	if e.Changed {
+		return e.Err.Error() + "; " + e.Outcome
+	}
+	return e.Err.Error() + " (" + e.Outcome + ")"
+}
+
+func (e *OutcomeError) Unwrap() error { return e.Err }
+
 // ApplyWith is Apply with the host-file opener beneath the journal (fault
 // injection and byte counting in tests; nil is the host filesystem).
 func ApplyWith(ctx context.Context, p *Plan, progress Progress, inner disk.Opener) (*Report, error) {
@@ -90,12 +109,13 @@ func ApplyWith(ctx context.Context, p *Plan, progress Progress, inner disk.Opene
 			return nil, cause
 		}
 		if rbErr != nil {
-			return nil, fmt.Errorf("%w; the image %s WAS CHANGED and undoing it failed (%v); undo it with: pvinject rollback %s", cause, p.Target, rbErr, shellQuote(p.Target))
+			return nil, &OutcomeError{Err: cause, Changed: true,
+				Outcome: fmt.Sprintf("the image %s WAS CHANGED and undoing it failed (%v); undo it with: pvinject rollback %s", p.Target, rbErr, shellQuote(p.Target))}
 		}
 		if res.Untouched() {
-			return nil, fmt.Errorf("%w (nothing was written to the image)", cause)
+			return nil, &OutcomeError{Err: cause, Outcome: "nothing was written to the image"}
 		}
-		return nil, fmt.Errorf("%w (the image was rolled back; nothing changed)", cause)
+		return nil, &OutcomeError{Err: cause, Outcome: "the image was rolled back; nothing changed"}
 	}
 	if err := write(ctx, p, data, j, progress); err != nil {
 		return fail(err)

@@ -37,7 +37,7 @@ func applyOutput(ctx context.Context, p *Plan, data [][]byte, rep *Report, progr
 	q := *p
 	q.Target = filepath.Join(tmp, base)
 	fail := func(cause error) (*Report, error) {
-		return nil, fmt.Errorf("%w (no new image was written; %s was not changed)", cause, p.Request.Image)
+		return nil, &OutcomeError{Err: cause, Outcome: fmt.Sprintf("no new image was written; %s was not changed", p.Request.Image)}
 	}
 	if err := convertOutput(ctx, &q, progress); err != nil {
 		return fail(err)
