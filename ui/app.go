@@ -108,9 +108,7 @@ func (u *UI) requestQuit() {
 		go func() {
 			// Apply returns once the engine has brought the image to a
 			// consistent point; say which before the window goes.
-			msg := u.wiz.Stop(settleTimeout)
-			u.close()
-			u.jobs.Wait()
+			msg := u.stopWork()
 			u.do(func() {
 				d := dialog.NewInformation("pvinject stopped", msg, win)
 				d.SetOnClosed(func() { u.markClosing(); win.Close() })

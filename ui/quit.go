@@ -47,10 +47,7 @@ type quitter struct {
 // background work. It runs once; a second caller waits for the first.
 func (q *quitter) settle(why string) {
 	q.once.Do(func() {
-		msg := q.u.wiz.Stop(settleTimeout)
-		q.u.close()
-		q.u.jobs.Wait()
-		if msg != "" {
+		if msg := q.u.stopWork(); msg != "" {
 			slog.Warn("ui: quit while writing", "why", why, "outcome", msg)
 			fmt.Fprintln(q.out, "pvinject: "+msg)
 		}
@@ -61,6 +58,16 @@ func (q *quitter) settle(why string) {
 // which arms the same watch as a signal.
 func (u *UI) markClosing() {
 	u.closingOnce.Do(func() { close(u.closing) })
+}
+
+// stopWork stops a running apply at a consistent point, ends the UI's
+// background work and waits for it; it returns the wizard's words for what
+// was left ("" when nothing was being written).
+func (u *UI) stopWork() string {
+	msg := u.wiz.Stop(settleTimeout)
+	u.close()
+	u.jobs.Wait()
+	return msg
 }
 
 // watch waits for quit (a signal), the window closing, or done (the window
