@@ -98,15 +98,6 @@ func multi(m map[string]hive.Value, name string) []string {
 	if !ok {
 		return nil
 	}
-	s, err := v.Strings()
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, x := range s {
-		if x = strings.TrimSpace(x); x != "" {
-			out = append(out, x)
-		}
-	}
-	return out
+	s, _ := v.Fields()
+	return s
 }

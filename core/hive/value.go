@@ -138,6 +138,23 @@ func (v Value) Strings() ([]string, error) {
 	return out, nil
 }
 
+// Fields is Strings with each member trimmed of spaces and blank members
+// dropped: how a list of addresses, servers or service names is read, as
+// people and tools pad them.
+func (v Value) Fields() ([]string, error) {
+	ss, err := v.Strings()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, s := range ss {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
 // Uint32 decodes REG_DWORD or REG_DWORD_BIG_ENDIAN data (exactly 4 bytes;
 // Windows writes DWORDs of other sizes only by mistake and we refuse them).
 func (v Value) Uint32() (uint32, error) {

@@ -445,17 +445,8 @@ func (k key) strs(name string) []string {
 	if !ok {
 		return nil
 	}
-	ss, err := v.Strings()
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, s := range ss {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
+	s, _ := v.Fields()
+	return s
 }
 
 func (k key) uint(name string) (uint64, bool) {
