@@ -292,10 +292,19 @@ func TestRunnerUnderWine(t *testing.T) {
 		if w.serviceExists() {
 			t.Error("service still registered after giving up: reboot loop risk")
 		}
-		if n := strings.Count(w.read("pnputil-calls.txt"), "viostor.inf"); n != 3 {
-			t.Errorf("viostor tried %d times, want 3", n)
+		// The runner's log says what it tried on each boot; the stand-in's
+		// record proves those calls reached pnputil. A launch that Wine
+		// itself fails on a loaded host shows in the log as another exit
+		// code and is not counted against the stand-in's record, so only a
+		// runner that skips a boot or calls pnputil unlogged fails here.
+		log, calls := w.read("windows/pvinject/firstboot.log"), w.read("pnputil-calls.txt")
+		tried := strings.Count(log, "viostor: pnputil failed with")
+		answered := strings.Count(log, "viostor: pnputil failed with 1 ")
+		recorded := strings.Count(calls, "viostor.inf")
+		if tried != 3 || recorded != answered || recorded == 0 {
+			t.Errorf("viostor tried %d times by the log (want 3), answered by the stand-in %d times, recorded by it %d times\nlog:\n%s\ncalls:\n%s", tried, answered, recorded, log, calls)
 		}
-		if log := w.read("windows/pvinject/firstboot.log"); !strings.Contains(log, "GIVING UP") {
+		if !strings.Contains(log, "GIVING UP") {
 			t.Errorf("log does not say it gave up:\n%s", log)
 		}
 	})

@@ -1,21 +1,41 @@
 /* Stand-in for Windows' pnputil.exe in the first-boot tests. It appends its
  * arguments to C:\pnputil-calls.txt and exits with the code that
  * C:\pnputil-behavior.txt gives for the INF's base name ("viostor.inf 1"),
- * 0 when none is given. Built with mingw: Wine 8 cannot run Go 1.26 binaries. */
+ * 0 when none is given; 97 or 98 when it cannot record the call or read
+ * that file. Built with mingw: Wine 8 cannot run Go 1.26 binaries. */
 #include <stdio.h>
+#include <windows.h>
 #include <string.h>
 #include <stdlib.h>
 
 int main(int argc, char **argv) {
-    FILE *calls = fopen("C:\\pnputil-calls.txt", "a");
-    for (int i = 1; calls && i < argc; i++) fprintf(calls, "%s%s", argv[i], i + 1 < argc ? " " : "\n");
-    if (calls) fclose(calls);
+    /* A call the test cannot see must not pass for one that was never made:
+     * retry a briefly busy file, then fail loudly with 97. */
+    FILE *calls = NULL;
+    for (int try = 0; !calls && try < 20; try++) {
+        calls = fopen("C:\\pnputil-calls.txt", "a");
+        if (!calls) Sleep(100);
+    }
+    if (!calls) {
+        fprintf(stderr, "pnputil stand-in: cannot record this call\n");
+        return 97;
+    }
+    for (int i = 1; i < argc; i++) fprintf(calls, "%s%s", argv[i], i + 1 < argc ? " " : "\n");
+    fclose(calls);
     if (argc < 2) return 0;
     const char *inf = argv[argc - 1];
     const char *slash = strrchr(inf, '\\');
     if (slash) inf = slash + 1;
-    FILE *b = fopen("C:\\pnputil-behavior.txt", "r");
-    if (!b) return 0;
+    /* The test always writes this file (empty for "all succeed"). */
+    FILE *b = NULL;
+    for (int try = 0; !b && try < 20; try++) {
+        b = fopen("C:\\pnputil-behavior.txt", "r");
+        if (!b) Sleep(100);
+    }
+    if (!b) {
+        fprintf(stderr, "pnputil stand-in: cannot read C:\\pnputil-behavior.txt\n");
+        return 98;
+    }
     char name[260];
     int code, result = 0;
     while (fscanf(b, "%259s %d", name, &code) == 2)
