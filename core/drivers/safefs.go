@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/pvinject/pvinject/core/drivers/inf"
+	"github.com/pvinject/pvinject/core/internal/hostfile"
 )
 
 // ErrUnsafeFile is wrapped by the error for a driver-source entry that is
@@ -84,16 +85,9 @@ func (s *sourceFS) checkMode(name string, st fs.FileInfo) error {
 	return s.unsafe(name, modeWords(m))
 }
 
+// modeWords says why an entry that is not a file is refused.
 func modeWords(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO (named pipe), not a file"
-	case m&fs.ModeSocket != 0:
-		return "a socket, not a file"
-	case m&fs.ModeDevice != 0:
-		return "a device node, not a file"
-	}
-	return "not a regular file"
+	return hostfile.Kind(m) + ", not a file"
 }
 
 func (s *sourceFS) unsafe(name, why string) error {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/pvinject/pvinject/core/internal/hostfile"
 )
 
 // ErrLocked is wrapped by the error for an image another pvinject run holds.
@@ -108,7 +110,7 @@ func Acquire(path string, mode Mode) (*Lock, error) {
 	}
 	block := st.Mode()&os.ModeDevice != 0 && st.Mode()&os.ModeCharDevice == 0
 	if !st.Mode().IsRegular() && !block {
-		return nil, &Error{Path: path, Reason: fmt.Sprintf("is not a disk image file (%s)", describeMode(st.Mode())), kind: ErrNotFile}
+		return nil, &Error{Path: path, Reason: fmt.Sprintf("is not a disk image file (%s)", hostfile.Kind(st.Mode())), kind: ErrNotFile}
 	}
 	f, err := openForLock(canon)
 	if err != nil {
@@ -154,20 +156,4 @@ func (l *Lock) Same(path string) bool {
 	}
 	mine, err := l.f.Stat()
 	return err == nil && os.SameFile(st, mine)
-}
-
-func describeMode(m os.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a folder"
-	case m&os.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&os.ModeSocket != 0:
-		return "a socket"
-	case m&os.ModeCharDevice != 0:
-		return "a character device"
-	case m&os.ModeDevice != 0:
-		return "a device"
-	}
-	return "not a regular file"
 }

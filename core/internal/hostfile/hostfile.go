@@ -1,0 +1,28 @@
+// Package hostfile names the kinds of host file system entries that
+// pvinject refuses to read or write as files, in the words its messages use.
+package hostfile
+
+import "io/fs"
+
+// Kind says what a non-regular entry is ("a FIFO (named pipe)"), for a
+// message that refuses it. Opening a FIFO would block forever and a device
+// would read without end, so the refusal must say which one the user gave.
+func Kind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a folder"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO (named pipe)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device node"
+	case m.IsRegular():
+		return "a regular file"
+	}
+	return "not a regular file"
+}
