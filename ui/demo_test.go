@@ -14,7 +14,6 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/pvinject/pvinject/assets"
 	"github.com/pvinject/pvinject/core/journal"
 	"github.com/pvinject/pvinject/internal/testenv"
 	"github.com/pvinject/pvinject/wizard"
@@ -46,11 +45,7 @@ func (h *harness) hasTextPrefix(prefix string) bool {
 // the real core: open, detect, verdicts, plan, options, apply to a new
 // image, verify it with qemu-img, and roll back from the report.
 func TestWalkDemoRealCore(t *testing.T) {
-	testenv.RequireTool(t, "qemu-img")
-	img, drivers, err := assets.DemoImage(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	img, drivers := testenv.Demo(t)
 	before := testenv.FileSHA256(t, img)
 	out := filepath.Join(t.TempDir(), "demo-kvm.qcow2")
 	h := newRealHarness(t)

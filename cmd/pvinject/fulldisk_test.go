@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/pvinject/pvinject/assets"
 	"github.com/pvinject/pvinject/core/inject"
 	"github.com/pvinject/pvinject/core/journal"
 	"github.com/pvinject/pvinject/internal/testenv"
@@ -150,12 +149,8 @@ func TestFullDisk(t *testing.T) {
 // full and that the image was left as it was, in a sentence, not the chain
 // of layers; the image's bytes are unchanged and no journal is left.
 func TestWizardFullDisk(t *testing.T) {
-	testenv.RequireTool(t, "qemu-img")
 	ctx := context.Background()
-	demo, drivers, err := assets.DemoImage(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	demo, drivers := testenv.Demo(t)
 	dir := smallDisk(t, allocated(t, demo)+8<<20)
 	img := filepath.Join(dir, filepath.Base(demo))
 	if out, err := exec.Command("cp", "--sparse=always", demo, img).CombinedOutput(); err != nil {

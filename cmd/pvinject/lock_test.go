@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pvinject/pvinject/assets"
 	"github.com/pvinject/pvinject/core/imagelock"
 	"github.com/pvinject/pvinject/core/inject"
 	"github.com/pvinject/pvinject/core/journal"
@@ -30,12 +29,8 @@ import (
 // and verified (journal kept); a rollback that overlaps is refused in one
 // line.
 func TestRaceWizardApplyCLIRollback(t *testing.T) {
-	testenv.RequireTool(t, "qemu-img")
 	ctx := context.Background()
-	img, drivers, err := assets.DemoImage(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	img, drivers := testenv.Demo(t)
 	orig, err := os.ReadFile(img)
 	if err != nil {
 		t.Fatal(err)

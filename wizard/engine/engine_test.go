@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pvinject/pvinject/assets"
 	"github.com/pvinject/pvinject/internal/testenv"
 	"github.com/pvinject/pvinject/wizard"
 )
@@ -16,12 +15,8 @@ import (
 // TestDemoThroughEveryStep drives the wizard's engine over the real core on
 // the bundled demo: every step the wizard takes, then rollback.
 func TestDemoThroughEveryStep(t *testing.T) {
-	testenv.RequireTool(t, "qemu-img")
 	ctx := context.Background()
-	img, drivers, err := assets.DemoImage(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	img, drivers := testenv.Demo(t)
 	before := testenv.FileSHA256(t, img)
 	e := New(nil)
 
