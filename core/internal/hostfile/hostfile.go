@@ -18,9 +18,9 @@ func Kind(m fs.FileMode) string {
 	case m&fs.ModeSocket != 0:
 		return "a socket"
 	case m&fs.ModeCharDevice != 0:
-		return "a character device"
+		return "a character device node"
 	case m&fs.ModeDevice != 0:
-		return "a device node"
+		return "a block device node"
 	case m.IsRegular():
 		return "a regular file"
 	}

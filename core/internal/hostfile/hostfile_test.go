@@ -37,7 +37,7 @@ func TestKind(t *testing.T) {
 		}
 		defer l.Close()
 		want[sock] = "a socket"
-		want["/dev/null"] = "a character device"
+		want["/dev/null"] = "a character device node"
 	}
 	for p, w := range want {
 		st, err := os.Lstat(p)
@@ -48,7 +48,7 @@ func TestKind(t *testing.T) {
 			t.Errorf("Kind(%s) = %q, want %q", p, got, w)
 		}
 	}
-	if got := Kind(fs.ModeDevice); got != "a device node" {
+	if got := Kind(fs.ModeDevice); got != "a block device node" {
 		t.Errorf("block device: %q", got)
 	}
 	if got := Kind(fs.ModeIrregular); got != "not a regular file" {
