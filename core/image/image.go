@@ -80,6 +80,11 @@ func (im *Image) openLayer(path string, opts disk.Options, depth int, seen []os.
 	if err != nil && !disk.IsWindowsDevice(path) { // a raw disk has no file identity, and no parent
 		return nil, "", Named(path, err)
 	}
+	if err == nil {
+		if err := disk.CheckHostMode(st.Mode()); err != nil {
+			return nil, "", Named(path, err)
+		}
+	}
 	for _, s := range seen {
 		if os.SameFile(s, st) {
 			return nil, "", fmt.Errorf("%w: %s is its own ancestor", ErrChainLoop, path)

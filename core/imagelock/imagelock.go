@@ -110,7 +110,7 @@ func Acquire(path string, mode Mode) (*Lock, error) {
 	}
 	block := st.Mode()&os.ModeDevice != 0 && st.Mode()&os.ModeCharDevice == 0
 	if !st.Mode().IsRegular() && !block {
-		return nil, &Error{Path: path, Reason: fmt.Sprintf("is not a disk image file (%s)", hostfile.Kind(st.Mode())), kind: ErrNotFile}
+		return nil, &Error{Path: path, Reason: "it is " + hostfile.Kind(st.Mode()) + ", not a disk image file", kind: ErrNotFile}
 	}
 	f, err := openForLock(canon)
 	if err != nil {

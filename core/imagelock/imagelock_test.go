@@ -94,9 +94,10 @@ func TestAcquireNotAFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	for _, p := range []string{fifo, dir} {
-		if _, err := Acquire(p, Exclusive); !errors.Is(err, ErrNotFile) {
-			t.Errorf("Acquire(%s) = %v, want ErrNotFile", p, err)
+	for p, kind := range map[string]string{fifo: "it is a FIFO (named pipe), not a disk image file", dir: "it is a folder, not a disk image file"} {
+		_, err := Acquire(p, Exclusive)
+		if !errors.Is(err, ErrNotFile) || !strings.Contains(err.Error(), kind) {
+			t.Errorf("Acquire(%s) = %v, want ErrNotFile saying it %s", p, err, kind)
 		}
 	}
 	if d := time.Since(start); d > 2*time.Second {

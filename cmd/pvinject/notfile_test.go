@@ -1,0 +1,99 @@
+//go:build linux
+
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pvinject/pvinject/internal/testenv"
+)
+
+// TestNotAnImageFile: every command given a folder, a FIFO, a character
+// device, or a qcow2 whose parent image is a FIFO, answers at once in one
+// line that names the file and says what it is, exits with an error and
+// creates nothing. Opening a FIFO used to wait for a writer in the kernel:
+// the command hung, deaf to Ctrl+C and to SIGTERM.
+func TestNotAnImageFile(t *testing.T) {
+	_, drivers := testenv.Demo(t)
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.raw")
+	must(t, syscall.Mkfifo(fifo, 0o644))
+	folder := filepath.Join(dir, "folder.qcow2")
+	must(t, os.Mkdir(folder, 0o755))
+	child := filepath.Join(dir, "child.qcow2")
+	parent := filepath.Join(dir, "parent.raw")
+	// -u: qemu-img must not open the parent, which becomes a FIFO next.
+	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", "-u", "-b", "parent.raw", "-F", "raw", child, "64M").CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img create: %v\n%s", err, out)
+	}
+	must(t, syscall.Mkfifo(parent, 0o644))
+	before := listDir(t, dir)
+
+	images := []struct{ path, name, kind string }{
+		{fifo, fifo, "it is a FIFO (named pipe), not a disk image file"},
+		{folder, folder, "it is a folder, not a disk image file"},
+		{"/dev/zero", "/dev/zero", "it is a character device node, not a disk image file"},
+		{child, parent, "as its parent, which is not a regular file"},
+	}
+	out := filepath.Join(t.TempDir(), "out.qcow2")
+	for _, im := range images {
+		for _, c := range []struct {
+			label string
+			args  []string
+		}{
+			{"inspect", []string{"inspect", im.path}},
+			{"inspect json", []string{"inspect", "--json", im.path}},
+			{"inject in place", []string{"inject", "--drivers", drivers, "--in-place", im.path}},
+			{"inject output", []string{"inject", "--drivers", drivers, "--output", out, im.path}},
+		} {
+			args := c.args
+			t.Run(filepath.Base(im.path)+" "+c.label, func(t *testing.T) {
+				done := make(chan result, 1)
+				go func() { done <- cli(t, args...) }()
+				var r result
+				select {
+				case r = <-done:
+				case <-time.After(10 * time.Second):
+					t.Fatalf("pvinject %v still running after 10 s", args)
+				}
+				if r.code == exitOK {
+					t.Fatalf("accepted: %v", r)
+				}
+				wantOneLine(t, r, im.name, im.kind)
+			})
+		}
+	}
+	// rollback and accept refuse before reading anything (the image lock).
+	for _, cmd := range []string{"rollback", "accept"} {
+		r := cli(t, cmd, fifo)
+		if r.code == exitOK {
+			t.Fatalf("%s on a FIFO: %v", cmd, r)
+		}
+		wantOneLine(t, r, fifo, "it is a FIFO (named pipe), not a disk image file")
+	}
+	if after := listDir(t, dir); !slices.Equal(before, after) {
+		t.Errorf("the folder changed: %v, then %v", before, after)
+	}
+	if _, err := os.Lstat(out); err == nil {
+		t.Errorf("%s was created", out)
+	}
+}
+
+func listDir(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}
