@@ -163,6 +163,21 @@ func TestInjectOutputVerify(t *testing.T) {
 	}
 	wantOneLine(t, bad, "liar.qcow2", "verification failed")
 
+	// Without its report an image cannot be verified, and the one line says
+	// so in words; a damaged report is named as damaged.
+	bare := testenv.CopyFile(t, src, filepath.Join(dir, "bare.qcow2"))
+	none := cli(t, "verify", bare)
+	if none.code != exitError {
+		t.Errorf("verify without a report: %v", none)
+	}
+	wantOneLine(t, none, "bare.qcow2: no pvinject report beside the image (bare.qcow2.pvinject-report.json)")
+	must(t, os.WriteFile(bare+inject.ReportSuffix, []byte(`{"plan":`), 0o644))
+	damaged := cli(t, "verify", bare)
+	if damaged.code != exitError {
+		t.Errorf("verify with a damaged report: %v", damaged)
+	}
+	wantOneLine(t, damaged, "bare.qcow2.pvinject-report.json is damaged and cannot be read")
+
 	// pvinject never overwrites: a second run to the same output is refused.
 	again := cli(t, "inject", "--drivers", virtioTree(fx), "--output", out, src)
 	if again.code != exitRefused {

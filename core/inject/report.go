@@ -3,10 +3,13 @@ package inject
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -256,18 +259,26 @@ func (r *Report) HTML() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// ErrNoReport is wrapped by LoadReport's error for an image that has no
+// report beside it.
+var ErrNoReport = errors.New("no pvinject report beside the image")
+
 // LoadReport reads the report saved beside an image.
 func LoadReport(imagePath string) (*Report, error) {
-	b, err := os.ReadFile(imagePath + ReportSuffix)
+	name := imagePath + ReportSuffix
+	b, err := os.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w (%s): only an image that pvinject wrote, with the report it saved kept beside it, can be checked against it", imagePath, ErrNoReport, filepath.Base(name))
+	}
 	if err != nil {
-		return nil, fmt.Errorf("inject: no report for %s: %w", imagePath, err)
+		return nil, fmt.Errorf("report %s: %w", name, err)
 	}
 	var r Report
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("inject: report %s: %w", imagePath+ReportSuffix, err)
+		return nil, fmt.Errorf("report %s is damaged and cannot be read (%v)", name, err)
 	}
 	if r.Plan == nil {
-		return nil, fmt.Errorf("inject: report %s has no plan", imagePath+ReportSuffix)
+		return nil, fmt.Errorf("report %s is damaged: it lists nothing that was written", name)
 	}
 	return &r, nil
 }
