@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/pvinject/pvinject/internal/hostfile"
 )
 
 // AnswersVersion is the answer-file version this package writes and reads.
@@ -135,14 +136,14 @@ func ParseAnswers(data []byte) (Answers, error) {
 
 // LoadAnswers reads and validates the answer file at path.
 func LoadAnswers(path string) (Answers, error) {
-	f, err := os.Open(path)
+	// One byte over the limit is read, so that ParseAnswers says how large
+	// an answer file may be; a FIFO or a device is refused, not waited on.
+	data, err := hostfile.ReadFile(path, maxAnswersSize+1)
+	if errors.Is(err, hostfile.ErrTooLarge) {
+		data, err = make([]byte, maxAnswersSize+1), nil
+	}
 	if err != nil {
 		return Answers{}, fmt.Errorf("answer file: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxAnswersSize+1))
-	if err != nil {
-		return Answers{}, fmt.Errorf("answer file %s: %w", path, err)
 	}
 	a, err := ParseAnswers(data)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pvinject/pvinject/core/inject"
 	"github.com/pvinject/pvinject/internal/testenv"
 )
 
@@ -82,6 +83,47 @@ func TestNotAnImageFile(t *testing.T) {
 	}
 	if _, err := os.Lstat(out); err == nil {
 		t.Errorf("%s was created", out)
+	}
+}
+
+// TestStateFileNotAFile: a report, an answer file or a journal that is a
+// FIFO (or a folder) is refused at once in one line, as damaged state files
+// are; os.ReadFile used to wait on the FIFO for ever. Nothing is written.
+func TestStateFileNotAFile(t *testing.T) {
+	img, _ := testenv.Demo(t)
+	sum := testenv.FileSHA256(t, img)
+	dir := filepath.Dir(img)
+	must(t, syscall.Mkfifo(img+inject.ReportSuffix, 0o644))
+	answers := filepath.Join(dir, "answers.json")
+	must(t, syscall.Mkfifo(answers, 0o644))
+	folder := filepath.Join(dir, "folder.json")
+	must(t, os.Mkdir(folder, 0o755))
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"verify", img}, "the image's report cannot be read: " + img + inject.ReportSuffix + ": it is a FIFO (named pipe), not a file"},
+		{[]string{"inject", "--answers", answers, "--output", filepath.Join(dir, "out.qcow2"), img}, answers + ": it is a FIFO (named pipe), not a file"},
+		{[]string{"inject", "--answers", folder, "--in-place", img}, folder + ": it is a folder, not a file"},
+		{[]string{"batch", "--answers", answers, img}, answers + ": it is a FIFO (named pipe), not a file"},
+	} {
+		done := make(chan result, 1)
+		go func() { done <- cli(t, c.args...) }()
+		select {
+		case r := <-done:
+			if r.code == exitOK {
+				t.Errorf("pvinject %v: %v", c.args, r)
+			}
+			wantOneLine(t, r, c.want)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("pvinject %v still running after 10 s", c.args)
+		}
+	}
+	if testenv.FileSHA256(t, img) != sum {
+		t.Error("the image changed")
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "out.qcow2")); err == nil {
+		t.Error("out.qcow2 was created")
 	}
 }
 

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"io/fs"
 
-	"github.com/pvinject/pvinject/core/internal/hostfile"
+	"github.com/pvinject/pvinject/internal/hostfile"
 )
 
 // ErrNotImageFile is wrapped by the error for a path that names a folder, a

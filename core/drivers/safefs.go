@@ -10,7 +10,7 @@ import (
 	"syscall"
 
 	"github.com/pvinject/pvinject/core/drivers/inf"
-	"github.com/pvinject/pvinject/core/internal/hostfile"
+	"github.com/pvinject/pvinject/internal/hostfile"
 )
 
 // ErrUnsafeFile is wrapped by the error for a driver-source entry that is

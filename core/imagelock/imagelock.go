@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/pvinject/pvinject/core/internal/hostfile"
+	"github.com/pvinject/pvinject/internal/hostfile"
 )
 
 // ErrLocked is wrapped by the error for an image another pvinject run holds.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pvinject/pvinject/core/firstboot"
+	"github.com/pvinject/pvinject/internal/hostfile"
 )
 
 // ReportSuffix and ReportHTMLSuffix name the reports saved beside the image.
@@ -259,6 +260,10 @@ func (r *Report) HTML() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// maxReportSize bounds what LoadReport reads: a report lists what one run
+// wrote, some hundred kilobytes at most.
+const maxReportSize = 64 << 20
+
 // ErrNoReport is wrapped by LoadReport's error for an image that has no
 // report beside it.
 var ErrNoReport = errors.New("no pvinject report beside the image")
@@ -266,12 +271,12 @@ var ErrNoReport = errors.New("no pvinject report beside the image")
 // LoadReport reads the report saved beside an image.
 func LoadReport(imagePath string) (*Report, error) {
 	name := imagePath + ReportSuffix
-	b, err := os.ReadFile(name)
+	b, err := hostfile.ReadFile(name, maxReportSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w (%s): only an image that pvinject wrote, with the report it saved kept beside it, can be checked against it", imagePath, ErrNoReport, filepath.Base(name))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("report %s: %w", name, err)
+		return nil, fmt.Errorf("the image's report cannot be read: %w", err)
 	}
 	var r Report
 	if err := json.Unmarshal(b, &r); err != nil {

@@ -2,12 +2,13 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/pvinject/pvinject/internal/hostfile"
 )
 
 // maxHiveLog bounds a supplied log: a log is at most as large as its hive,
@@ -26,17 +27,12 @@ func (e *Engine) AddHiveLogs(ctx context.Context, paths []string) error {
 		if ext != ".LOG" && ext != ".LOG1" && ext != ".LOG2" {
 			return fmt.Errorf("%s is not a registry log: its name should end in .LOG1, .LOG2 or .LOG, like SYSTEM.LOG1", filepath.Base(p))
 		}
-		f, err := os.Open(p)
-		if err != nil {
-			return e.plain(filepath.Base(p)+" cannot be read", err)
-		}
-		b, err := io.ReadAll(io.LimitReader(f, maxHiveLog+1))
-		f.Close()
-		if err != nil {
-			return e.plain(filepath.Base(p)+" cannot be read", err)
-		}
-		if len(b) > maxHiveLog {
+		b, err := hostfile.ReadFile(p, maxHiveLog)
+		if errors.Is(err, hostfile.ErrTooLarge) {
 			return fmt.Errorf("%s is larger than any registry log (%d bytes)", filepath.Base(p), maxHiveLog)
+		}
+		if err != nil {
+			return e.plain(filepath.Base(p)+" cannot be read", err)
 		}
 		logs[name] = b
 	}

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pvinject/pvinject/internal/testenv"
 )
 
 // TestOpenNotAnImageFile: the wizard's first step, given a FIFO, a folder
@@ -42,5 +44,31 @@ func TestOpenNotAnImageFile(t *testing.T) {
 			t.Fatalf("OpenImage(%s) still running after 10 s", path)
 		}
 		e.Close()
+	}
+}
+
+// TestAddHiveLogsNotAFile: "Add registry logs…" given a FIFO named like a
+// log answers at once, saying what the file is; it used to wait for ever.
+func TestAddHiveLogsNotAFile(t *testing.T) {
+	img, _ := testenv.Demo(t)
+	e := New(nil)
+	defer e.Close()
+	if _, err := e.OpenImage(context.Background(), img); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(t.TempDir(), "SYSTEM.LOG1")
+	if err := syscall.Mkfifo(log, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- e.AddHiveLogs(context.Background(), []string{log}) }()
+	select {
+	case err := <-done:
+		want := "SYSTEM.LOG1 cannot be read: " + log + ": it is a FIFO (named pipe), not a file"
+		if err == nil || err.Error() != want {
+			t.Errorf("AddHiveLogs(FIFO) = %v, want %q", err, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("AddHiveLogs(FIFO) still running after 10 s")
 	}
 }
