@@ -31,6 +31,20 @@ func cli(t testing.TB, args ...string) result {
 	return result{code: code, stdout: out.String(), stderr: errb.String()}
 }
 
+// dirNames lists the names in dir, sorted, space-separated.
+func dirNames(t testing.TB, dir string) string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return strings.Join(names, " ")
+}
+
 // wantOneLine fails unless stderr is exactly one non-empty line containing
 // every one of parts.
 func wantOneLine(t testing.TB, r result, parts ...string) {

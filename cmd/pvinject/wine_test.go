@@ -122,20 +122,6 @@ func (w wineEnv) run(t *testing.T, exe string, args ...string) result {
 	return result{code: code, stdout: string(out), stderr: string(errb)}
 }
 
-// folder lists the names in dir, sorted.
-func folder(t *testing.T, dir string) string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return strings.Join(names, " ")
-}
-
 func createFile(t *testing.T, p string) *os.File {
 	t.Helper()
 	f, err := os.Create(p)
@@ -214,7 +200,7 @@ func TestWineInjectFormats(t *testing.T) {
 				t.Errorf("the report's undo command is not the plain Windows path %s:\n%s", winPath(t, img), r.stdout)
 			}
 			base := filepath.Base(img)
-			if got, want := folder(t, filepath.Dir(img)), strings.Join([]string{base, base + journal.Suffix, base + inject.ReportHTMLSuffix, base + inject.ReportSuffix}, " "); got != want {
+			if got, want := dirNames(t, filepath.Dir(img)), strings.Join([]string{base, base + journal.Suffix, base + inject.ReportHTMLSuffix, base + inject.ReportSuffix}, " "); got != want {
 				t.Errorf("the image's folder after inject holds %q, want %q", got, want)
 			}
 			if ext != "raw" {
@@ -231,7 +217,7 @@ func TestWineInjectFormats(t *testing.T) {
 			if testenv.FileSHA256(t, img) != orig {
 				t.Error("rollback under Wine did not restore the original bytes")
 			}
-			if got := folder(t, filepath.Dir(img)); got != base {
+			if got := dirNames(t, filepath.Dir(img)); got != base {
 				t.Errorf("the image's folder after rollback holds %q, want only %s", got, base)
 			}
 		})
@@ -431,7 +417,7 @@ func TestWineShareModes(t *testing.T) {
 	if testenv.FileSHA256(t, img) != orig {
 		t.Error("the refused inject changed the image")
 	}
-	if got := folder(t, dir); got != "win10.raw" {
+	if got := dirNames(t, dir); got != "win10.raw" {
 		t.Errorf("the refused inject left %q in the image's folder, want only win10.raw", got)
 	}
 }

@@ -2,22 +2,12 @@
  * arguments to C:\netsh-calls.txt; for "winsock show catalog" it prints
  * C:\netsh-catalog.txt (the catalog the test wants the guest to have).
  * Every call succeeds. Built with mingw, like the pnputil stand-in. */
-#include <stdio.h>
-#include <windows.h>
+#include "standin.h"
 #include <string.h>
 
 int main(int argc, char **argv) {
-    /* A call the test cannot see must not pass for one that was never made:
-     * retry a briefly busy file, then fail loudly with 97. */
-    FILE *calls = NULL;
-    for (int try = 0; !calls && try < 20; try++) {
-        calls = fopen("C:\\netsh-calls.txt", "a");
-        if (!calls) Sleep(100);
-    }
-    if (!calls) {
-        fprintf(stderr, "netsh stand-in: cannot record this call\n");
-        return 97;
-    }
+    FILE *calls = open_retry("C:\\netsh-calls.txt", "a");
+    if (!calls) return 97;
     for (int i = 1; i < argc; i++) fprintf(calls, "%s%s", argv[i], i + 1 < argc ? " " : "\n");
     fclose(calls);
     if (argc == 4 && _stricmp(argv[1], "winsock") == 0 && _stricmp(argv[2], "show") == 0 && _stricmp(argv[3], "catalog") == 0) {

@@ -3,23 +3,13 @@
  * C:\pnputil-behavior.txt gives for the INF's base name ("viostor.inf 1"),
  * 0 when none is given; 97 or 98 when it cannot record the call or read
  * that file. Built with mingw: Wine 8 cannot run Go 1.26 binaries. */
-#include <stdio.h>
-#include <windows.h>
+#include "standin.h"
 #include <string.h>
 #include <stdlib.h>
 
 int main(int argc, char **argv) {
-    /* A call the test cannot see must not pass for one that was never made:
-     * retry a briefly busy file, then fail loudly with 97. */
-    FILE *calls = NULL;
-    for (int try = 0; !calls && try < 20; try++) {
-        calls = fopen("C:\\pnputil-calls.txt", "a");
-        if (!calls) Sleep(100);
-    }
-    if (!calls) {
-        fprintf(stderr, "pnputil stand-in: cannot record this call\n");
-        return 97;
-    }
+    FILE *calls = open_retry("C:\\pnputil-calls.txt", "a");
+    if (!calls) return 97;
     for (int i = 1; i < argc; i++) fprintf(calls, "%s%s", argv[i], i + 1 < argc ? " " : "\n");
     fclose(calls);
     if (argc < 2) return 0;
@@ -27,15 +17,8 @@ int main(int argc, char **argv) {
     const char *slash = strrchr(inf, '\\');
     if (slash) inf = slash + 1;
     /* The test always writes this file (empty for "all succeed"). */
-    FILE *b = NULL;
-    for (int try = 0; !b && try < 20; try++) {
-        b = fopen("C:\\pnputil-behavior.txt", "r");
-        if (!b) Sleep(100);
-    }
-    if (!b) {
-        fprintf(stderr, "pnputil stand-in: cannot read C:\\pnputil-behavior.txt\n");
-        return 98;
-    }
+    FILE *b = open_retry("C:\\pnputil-behavior.txt", "r");
+    if (!b) return 98;
     char name[260];
     int code, result = 0;
     while (fscanf(b, "%259s %d", name, &code) == 2)
