@@ -110,12 +110,16 @@ func (a Answers) OutputFor(image string) string {
 	return strings.NewReplacer("{dir}", filepath.Dir(image), "{name}", name).Replace(a.Output)
 }
 
+func errAnswersTooLarge() error {
+	return fmt.Errorf("%w: larger than %d bytes", ErrAnswers, maxAnswersSize)
+}
+
 // ParseAnswers decodes and validates an answer file; unknown fields are
 // errors, so a typo never silently falls back to a default.
 func ParseAnswers(data []byte) (Answers, error) {
 	var a Answers
 	if len(data) > maxAnswersSize {
-		return a, fmt.Errorf("%w: larger than %d bytes", ErrAnswers, maxAnswersSize)
+		return a, errAnswersTooLarge()
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -136,11 +140,10 @@ func ParseAnswers(data []byte) (Answers, error) {
 
 // LoadAnswers reads and validates the answer file at path.
 func LoadAnswers(path string) (Answers, error) {
-	// One byte over the limit is read, so that ParseAnswers says how large
-	// an answer file may be; a FIFO or a device is refused, not waited on.
-	data, err := hostfile.ReadFile(path, maxAnswersSize+1)
+	// A FIFO or a device is refused, not waited on.
+	data, err := hostfile.ReadFile(path, maxAnswersSize)
 	if errors.Is(err, hostfile.ErrTooLarge) {
-		data, err = make([]byte, maxAnswersSize+1), nil
+		return Answers{}, fmt.Errorf("answer file %s: %w", path, errAnswersTooLarge())
 	}
 	if err != nil {
 		return Answers{}, fmt.Errorf("answer file: %w", err)

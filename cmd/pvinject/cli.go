@@ -208,6 +208,7 @@ func exitCode(env *cliEnv, prefix string, err error) int {
 	var refusal *safety.Refusal
 	var changed *inject.ChangedError
 	var damaged *journal.DamagedError
+	where, full := inject.FullDiskWhere(err)
 	switch {
 	case errors.As(err, &changed):
 		// A refused rollback: its list of changes reads best one per line.
@@ -223,8 +224,8 @@ func exitCode(env *cliEnv, prefix string, err error) int {
 	case errors.As(err, &refusal):
 		fmt.Fprintf(env.stderr, "%s: %s\n", prefix, msg)
 		return exitRefused
-	case isFullDisk(err):
-		fmt.Fprintf(env.stderr, "%s: %s\n", prefix, fullDiskMessage(err, msg))
+	case full:
+		fmt.Fprintf(env.stderr, "%s: %s\n", prefix, fullDiskMessage(where, err, msg))
 		return exitError
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintf(env.stderr, "%s: %s\n", prefix, stoppedMessage(err, msg))
@@ -266,11 +267,7 @@ func stoppedMessage(err error, msg string) string {
 // fullDiskMessage says a disk filled up, which one, and what became of the
 // image, instead of the chain of layers the write went through; an undo
 // that failed is said in full, with its rollback command.
-func fullDiskMessage(err error, msg string) string {
-	where := "the disk"
-	if dir, _ := inject.FullDisk(err); dir != "" {
-		where = "the disk holding " + dir
-	}
+func fullDiskMessage(where string, err error, msg string) string {
 	head := where + " is full (no space left on device)"
 	var oe *inject.OutcomeError
 	switch {
@@ -282,5 +279,3 @@ func fullDiskMessage(err error, msg string) string {
 	}
 	return head + ". Free some space there and run the command again."
 }
-
-func isFullDisk(err error) bool { _, ok := inject.FullDisk(err); return ok }

@@ -3,30 +3,31 @@
 package disk
 
 import (
+	"errors"
 	"io/fs"
 	"os"
-	"syscall"
+
+	"github.com/pvinject/pvinject/internal/hostfile"
 )
 
 // openHost opens a host file or block device. Unix has no mandatory sharing
 // modes; core/imagelock keeps two writers apart there.
-//
-// O_NONBLOCK makes the open of a FIFO return at once instead of waiting for
-// a writer, so that the check on the opened file (not on a path that may
-// have changed since) refuses it; reads of regular files and block devices
-// ignore the flag. O_NOCTTY keeps a terminal from becoming ours.
+// The check is made on the opened file, not on a path that may have
+// changed since, and the open does not wait on a FIFO.
 func openHost(path string, writable bool) (Backing, error) {
 	flag := os.O_RDONLY
 	if writable {
 		flag = os.O_RDWR
 	}
-	f, err := os.OpenFile(path, flag|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	f, err := hostfile.OpenNoWait(path, flag)
 	if err != nil {
 		return nil, err
 	}
 	st, err := f.Stat()
-	if err == nil {
-		err = CheckHostMode(st.Mode())
+	if why := ""; err == nil {
+		if why = hostfile.NotImage(st.Mode()); why != "" {
+			err = errors.New(why)
+		}
 	}
 	if err != nil {
 		f.Close()

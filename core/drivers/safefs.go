@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/pvinject/pvinject/core/drivers/inf"
 	"github.com/pvinject/pvinject/internal/hostfile"
@@ -116,7 +115,7 @@ func (s *sourceFS) Open(name string) (fs.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(real, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err := hostfile.OpenNoWait(real, os.O_RDONLY)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: unwrapPath(err)}
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/pvinject/pvinject/core/disk"
+	"github.com/pvinject/pvinject/internal/hostfile"
 )
 
 // MaxChainDepth bounds differencing chains (child plus parents).
@@ -81,8 +82,8 @@ func (im *Image) openLayer(path string, opts disk.Options, depth int, seen []os.
 		return nil, "", Named(path, err)
 	}
 	if err == nil {
-		if err := disk.CheckHostMode(st.Mode()); err != nil {
-			return nil, "", Named(path, err)
+		if why := hostfile.NotImage(st.Mode()); why != "" {
+			return nil, "", Named(path, errors.New(why))
 		}
 	}
 	for _, s := range seen {

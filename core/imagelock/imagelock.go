@@ -108,9 +108,9 @@ func Acquire(path string, mode Mode) (*Lock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("imagelock: %w", err)
 	}
-	block := st.Mode()&os.ModeDevice != 0 && st.Mode()&os.ModeCharDevice == 0
-	if !st.Mode().IsRegular() && !block {
-		return nil, &Error{Path: path, Reason: "it is " + hostfile.Kind(st.Mode()) + ", not a disk image file", kind: ErrNotFile}
+	block := st.Mode()&os.ModeDevice != 0 && st.Mode()&os.ModeCharDevice == 0 // NotImage lets block devices through
+	if why := hostfile.NotImage(st.Mode()); why != "" {
+		return nil, &Error{Path: path, Reason: why, kind: ErrNotFile}
 	}
 	f, err := openForLock(canon)
 	if err != nil {

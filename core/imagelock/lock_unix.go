@@ -6,6 +6,8 @@ import (
 	"errors"
 	"os"
 	"syscall"
+
+	"github.com/pvinject/pvinject/internal/hostfile"
 )
 
 var errWouldBlock = syscall.EWOULDBLOCK
@@ -13,7 +15,7 @@ var errWouldBlock = syscall.EWOULDBLOCK
 // openForLock opens read-only and non-blocking: a FIFO swapped in after the
 // mode check must not hang the open.
 func openForLock(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	return hostfile.OpenNoWait(path, os.O_RDONLY)
 }
 
 func identity(f *os.File) (ID, int, error) {

@@ -150,6 +150,19 @@ func FullDisk(err error) (folder string, ok bool) {
 	return "", true
 }
 
+// FullDiskWhere is FullDisk in the words told to an admin: "the disk
+// holding DIR", or "the disk" when the error names no host file.
+func FullDiskWhere(err error) (where string, ok bool) {
+	dir, ok := FullDisk(err)
+	switch {
+	case !ok:
+		return "", false
+	case dir == "":
+		return "the disk", true
+	}
+	return "the disk holding " + dir, true
+}
+
 // hostPath is the first absolute path of a file operation in err's chain:
 // the host file a write failed on (the chain also holds paths inside the
 // guest's NTFS, which are relative).

@@ -26,3 +26,14 @@ func Kind(m fs.FileMode) string {
 	}
 	return "not a regular file"
 }
+
+// NotImage says why an entry of mode m cannot hold a disk image ("it is a
+// FIFO (named pipe), not a disk image file"), or "" when it can: only a
+// regular file or a block device. A character device such as /dev/zero
+// would read without end.
+func NotImage(m fs.FileMode) string {
+	if m.IsRegular() || m&fs.ModeDevice != 0 && m&fs.ModeCharDevice == 0 {
+		return ""
+	}
+	return "it is " + Kind(m) + ", not a disk image file"
+}

@@ -4,6 +4,6 @@ package hostfile
 
 import "os"
 
-// openNoWait opens name read-only. Outside Unix a named pipe has no path in
+// OpenNoWait opens name with flag. Outside Unix a named pipe has no path in
 // the file system a user would give, so a plain open cannot wait on one.
-func openNoWait(name string) (*os.File, error) { return os.Open(name) }
+func OpenNoWait(name string, flag int) (*os.File, error) { return os.OpenFile(name, flag, 0) }

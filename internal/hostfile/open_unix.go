@@ -7,9 +7,11 @@ import (
 	"syscall"
 )
 
-// openNoWait opens name read-only; O_NONBLOCK makes a FIFO's open return at
-// once (regular files ignore the flag) and O_NOCTTY keeps a terminal from
-// becoming ours.
-func openNoWait(name string) (*os.File, error) {
-	return os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+// OpenNoWait opens name with flag (os.O_RDONLY, os.O_RDWR) without waiting:
+// O_NONBLOCK makes the open of a FIFO return at once instead of waiting for
+// a writer in the kernel, deaf to Ctrl+C, so that a check of the opened
+// file can refuse it; reads and writes of regular files and block devices
+// ignore the flag. O_NOCTTY keeps a terminal from becoming ours.
+func OpenNoWait(name string, flag int) (*os.File, error) {
+	return os.OpenFile(name, flag|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 }

@@ -34,7 +34,7 @@ func notFile(name string, m fs.FileMode) error {
 // limit bytes. os.ReadFile of a FIFO waits for a writer in the kernel, deaf
 // to Ctrl+C, and of /dev/zero never ends; both are refused here at once.
 func ReadFile(name string, limit int64) ([]byte, error) {
-	f, err := openNoWait(name)
+	f, err := OpenNoWait(name, os.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
@@ -57,22 +57,4 @@ func ReadFile(name string, limit int64) ([]byte, error) {
 		return nil, &FileError{Path: name, Why: fmt.Sprintf("it grew past %d bytes while being read", limit), kind: ErrTooLarge}
 	}
 	return b, nil
-}
-
-// Open opens a file for reading like os.Open, without waiting on a FIFO, and
-// refuses anything but a regular file.
-func Open(name string) (*os.File, error) {
-	f, err := openNoWait(name)
-	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err == nil && !st.Mode().IsRegular() {
-		err = notFile(name, st.Mode())
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
 }

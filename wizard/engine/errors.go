@@ -33,11 +33,7 @@ func (e *Engine) plain(what string, err error) error {
 		// flag): keep the reason only.
 		return &plainError{msg: fmt.Sprintf("%s: %s", what, r.Reason), cause: err}
 	}
-	if dir, full := inject.FullDisk(err); full {
-		where := "the disk"
-		if dir != "" {
-			where = "the disk holding " + dir
-		}
+	if where, full := inject.FullDiskWhere(err); full {
 		return &plainError{msg: fmt.Sprintf("%s: %s is full. Free some space there and try again.", what, where), cause: err}
 	}
 	inner := err
