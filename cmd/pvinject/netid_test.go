@@ -13,6 +13,19 @@ import (
 )
 
 // planNetwork is what the network tests read of `inject --dry-run --json`.
+// dryRunPlan runs a --dry-run --json command that must succeed and decodes
+// the network part of its plan.
+func dryRunPlan(t *testing.T, args ...string) planNetwork {
+	t.Helper()
+	r := cli(t, args...)
+	if r.code != exitOK {
+		t.Fatalf("pvinject %v: %v", args, r)
+	}
+	var plan planNetwork
+	decodeJSON(t, r.stdout, &plan)
+	return plan
+}
+
 type planNetwork struct {
 	Network struct {
 		KeepIP string `json:"keep_ip"`
@@ -44,13 +57,8 @@ func (p planNetwork) carriesOne(mac, gw string) bool {
 func TestInjectIPFlags(t *testing.T) {
 	fx := injectFixture(t)
 	img := filepath.Join(fx, "disks", win10)
-	r := cli(t, "inject", "--drivers", virtioTree(fx), "--dry-run", "--json", "--keep-ip", "off",
+	plan := dryRunPlan(t, "inject", "--drivers", virtioTree(fx), "--dry-run", "--json", "--keep-ip", "off",
 		"--ip", "52:54:00:12:34:56:10.0.0.5/24,10.0.0.1,10.0.0.53", img)
-	if r.code != exitOK {
-		t.Fatalf("inject --dry-run --ip: %v", r)
-	}
-	var plan planNetwork
-	decodeJSON(t, r.stdout, &plan)
 	if !plan.carriesOne("52-54-00-12-34-56", "10.0.0.1") {
 		t.Fatalf("plan network %+v first boot %+v", plan.Network, plan.FirstBoot)
 	}
@@ -83,21 +91,11 @@ func TestAnswersCarryNetwork(t *testing.T) {
 	dir := t.TempDir()
 	answers := writeAnswers(t, dir, fmt.Sprintf(`{"version": 1, "drivers": %q, "set": "auto", "in_place": true,
  "adapters": [{"connection": "Ethernet0", "carry": true, "addresses": "10.0.0.5/24", "gateway": "10.0.0.1", "dns": "10.0.0.53", "mac": "52:54:00:12:34:56"}]}`, virtioTree(fx)))
-	r := cli(t, "inject", "--answers", answers, "--dry-run", "--json", img)
-	if r.code != exitOK {
-		t.Fatalf("inject --answers: %v", r)
-	}
-	var plan planNetwork
-	decodeJSON(t, r.stdout, &plan)
+	plan := dryRunPlan(t, "inject", "--answers", answers, "--dry-run", "--json", img)
 	if !plan.carriesOne("52-54-00-12-34-56", "10.0.0.1") {
 		t.Fatalf("answers' adapters: plan network %+v first boot %+v", plan.Network, plan.FirstBoot)
 	}
-	r = cli(t, "inject", "--answers", answers, "--keep-ip", "off", "--ip", "LAN:10.9.9.9/16", "--dry-run", "--json", img)
-	if r.code != exitOK {
-		t.Fatalf("inject --answers --ip: %v", r)
-	}
-	plan = planNetwork{}
-	decodeJSON(t, r.stdout, &plan)
+	plan = dryRunPlan(t, "inject", "--answers", answers, "--keep-ip", "off", "--ip", "LAN:10.9.9.9/16", "--dry-run", "--json", img)
 	if len(plan.FirstBoot.NetIdentities) != 1 || plan.FirstBoot.NetIdentities[0].MAC != "" {
 		t.Errorf("--ip did not override the answer file's adapters: %+v", plan.FirstBoot)
 	}
@@ -110,7 +108,7 @@ func TestAnswersCarryNetwork(t *testing.T) {
 	}
 	var calls atomic.Int32
 	stubInjectOne(t, func(context.Context, inject.Request) error { calls.Add(1); return nil })
-	r = cli(t, append([]string{"batch", "--answers", answers}, images...)...)
+	r := cli(t, append([]string{"batch", "--answers", answers}, images...)...)
 	if r.code != exitUsage || calls.Load() != 0 {
 		t.Fatalf("batch of 2 images with one machine's adapters: %v, %d images processed", r, calls.Load())
 	}
