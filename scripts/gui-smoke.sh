@@ -131,9 +131,9 @@ grep "^pvinject: Stopped" "$out/quit-apply.log" | sed 's/^/gui-smoke: quit-apply
 "$bin" -demo -hang-on-quit >"$out/quit-hang.log" 2>&1 &
 app=$!
 wait_window gui-smoke "$app" "$out/quit-hang.log"
-sleep 1
+for _ in $(seq 200); do grep -q "holding Fyne's main loop" "$out/quit-hang.log" && break; sleep 0.05; done
+grep -q "holding Fyne's main loop" "$out/quit-hang.log" || { cat "$out/quit-hang.log" >&2; echo "gui-smoke: quit-hang: the hang was not simulated" >&2; exit 1; }
 quit_within quit-hang "$out/quit-hang.log" 9
-grep -q "holding Fyne's shutdown" "$out/quit-hang.log" || { cat "$out/quit-hang.log" >&2; echo "gui-smoke: quit-hang: the hang was not simulated" >&2; exit 1; }
 echo "gui-smoke: quitting PASS (a write stopped cleanly; a stuck shutdown left within the grace)"
 
 # Then the real binary over the real core, on the same display; its failure

@@ -27,7 +27,7 @@ func main() {
 	answers := flag.String("answers", "", "answer file that pre-fills the Drivers and Options steps")
 	autoApply := flag.Duration("auto-apply", 0, "press Apply this long after reaching step 6 (0: never)")
 	stepDelay := flag.Duration("step-delay", 150*time.Millisecond, "fake apply time per action")
-	hangOnQuit := flag.Bool("hang-on-quit", false, "block Fyne's shutdown forever, as Fyne 2.7 sometimes does, to test that quitting never hangs")
+	hangOnQuit := flag.Bool("hang-on-quit", false, "hold Fyne's main loop forever, so that quitting hangs as Fyne 2.7 sometimes does, to test that the process still leaves")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -54,17 +54,23 @@ func main() {
 	}
 	a.Lifecycle().SetOnStarted(func() {
 		fmt.Fprintf(os.Stderr, "smoke: window up %d ms after main\n", time.Since(start).Milliseconds())
+		if *hangOnQuit {
+			// Hold the main loop once the window is drawn: the quit that
+			// Fyne's own signal handler queues then never runs and its
+			// window loop never returns, the stuck shutdown ui/quit.go must
+			// leave. (A never-returning lifecycle OnStopped callback did not
+			// hold Fyne every time.)
+			go func() {
+				time.Sleep(300 * time.Millisecond)
+				fyne.Do(func() {
+					fmt.Fprintln(os.Stderr, "smoke: holding Fyne's main loop")
+					select {}
+				})
+			}()
+		}
 	})
 	if *autoApply > 0 {
 		go applyOnStep6(u, *autoApply)
-	}
-	if *hangOnQuit {
-		// Fyne's Run waits for the lifecycle queue after its loop ends; a
-		// callback that never returns holds it there, which is the hang.
-		a.Lifecycle().SetOnStopped(func() {
-			fmt.Fprintln(os.Stderr, "smoke: holding Fyne's shutdown")
-			select {}
-		})
 	}
 	u.RunUntil(ctx.Done())
 	fmt.Fprintf(os.Stderr, "smoke: quit after %d ms\n", time.Since(start).Milliseconds())
