@@ -6,19 +6,22 @@ blank() { # blank FILE: true when the picture is one flat colour
   awk -v s="$sd" 'BEGIN { exit !(s < 0.02) }'
 }
 
-# wait_window NAME PID LOG: waits up to 10 s for a visible window whose
-# title starts with "pvinject" and sets wid to it; fails, showing LOG, if
-# the program PID exits first or no window shows.
+# wait_window NAME PID LOG: waits up to 30 s (a loaded host can be slow to
+# map a window) for a visible window whose title starts with "pvinject" and
+# sets wid to it; fails, showing LOG, if the program PID exits first or no
+# window shows. Only PID's own windows count: the window of a program just
+# ended can stay mapped for a moment, and a step driven through it fails.
 wait_window() {
   local name=$1 pid=$2 log=$3
+  local until=$((SECONDS + 30))
   wid=
-  for _ in $(seq 1000); do
-    wid=$(xdotool search --onlyvisible --name '^pvinject' 2>/dev/null | head -1 || true)
+  while [ "$SECONDS" -lt "$until" ]; do
+    wid=$(xdotool search --onlyvisible --pid "$pid" --name '^pvinject' 2>/dev/null | head -1 || true)
     [ -n "$wid" ] && break
-    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; echo "$name: program exited before its window showed" >&2; exit 1; }
+    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; echo "$name: FAIL: program exited before its window showed" >&2; exit 1; }
     sleep 0.01
   done
-  [ -n "$wid" ] || { echo "$name: no window titled pvinject* within 10 s" >&2; exit 1; }
+  [ -n "$wid" ] || { echo "$name: FAIL: no window titled pvinject* within 30 s" >&2; exit 1; }
 }
 
 # end_app PID: asks the program to quit (SIGTERM, which Fyne turns into a

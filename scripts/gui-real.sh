@@ -33,7 +33,10 @@
 # Xvfb), else on its own 1920x1080 Xvfb. Needs: Xvfb, xdotool, ImageMagick,
 # qemu-img, ntfs-3g (ntfscat), hivex (hivexget), Go with cgo and GL/X11.
 # Usage: scripts/gui-real.sh [OUTDIR] [CASE...]
-set -euo pipefail
+set -Eeuo pipefail
+# Every way this script fails says FAIL and where, even a command that ends
+# it through set -e without a word of its own.
+trap 'rc=$?; echo "gui-real: ${case:-setup}: FAIL: line $LINENO: \"$BASH_COMMAND\" exited $rc" >&2' ERR
 export PATH=$PATH:/usr/sbin:/sbin
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -80,7 +83,7 @@ if [ -z "${DISPLAY:-}" ]; then
   # A loaded machine can take seconds to bring Xvfb up: wait for it (30 s at
   # most) rather than start the program on a display that is not there yet.
   for _ in $(seq 600); do xdpyinfo >/dev/null 2>&1 && break || sleep 0.05; done 2>/dev/null
-  xdpyinfo >/dev/null 2>&1 || { echo "$(basename "$0"): Xvfb on $DISPLAY did not come up in 30 s" >&2; exit 1; }
+  xdpyinfo >/dev/null 2>&1 || { echo "$(basename "$0"): FAIL: Xvfb on $DISPLAY did not come up in 30 s" >&2; exit 1; }
 fi
 source scripts/gui-lib.sh # the working directory is the repository root
 
@@ -144,13 +147,17 @@ shot() {
   blank "$f" && fail "$f is blank"
   true
 }
-# focus KIND NAME: Tab until the control named NAME has the focus.
+# focus KIND NAME: Tab until the control named NAME has the focus. Only
+# buttons and tick boxes log their focus, so after a Tab that lands on
+# anything else the wait for a record runs out (1 s: a loaded host can take
+# that long to handle a key, and a Tab pressed before the last one was
+# handled would overshoot).
 focus() {
   local i n
   for i in $(seq 40); do
     n=$(grep -c 'msg="ui: focus"' "$log" || true)
     key Tab
-    for _ in $(seq 8); do [ "$(grep -c 'msg="ui: focus"' "$log" || true)" != "$n" ] && break; sleep 0.03; done
+    for _ in $(seq 20); do [ "$(grep -c 'msg="ui: focus"' "$log" || true)" != "$n" ] && break; sleep 0.05; done
     grep 'msg="ui: focus"' "$log" | tail -1 | grep -Eq -- "$1=\"?$2" && return 0
   done
   fail "Tab never reached $1 \"$2\""

@@ -11,7 +11,10 @@
 #
 # Needs: Xvfb, xdotool, ImageMagick (import, identify), Go with cgo and the
 # GL/X11/GTK headers. Usage: scripts/gui-smoke.sh [OUTDIR]
-set -euo pipefail
+set -Eeuo pipefail
+# Every way this script fails says FAIL and where, even a command that ends
+# it through set -e without a word of its own.
+trap 'rc=$?; echo "gui-smoke: FAIL: line $LINENO: \"$BASH_COMMAND\" exited $rc" >&2' ERR
 export PATH=$PATH:/usr/sbin:/sbin
 cd "$(dirname "$0")/.."
 out=${1:-artifacts/gui}
@@ -38,7 +41,7 @@ export DISPLAY=":$disp"
 # A loaded machine can take seconds to bring Xvfb up: wait for it (30 s at
 # most) rather than start the program on a display that is not there yet.
 for _ in $(seq 600); do xdpyinfo >/dev/null 2>&1 && break || sleep 0.05; done 2>/dev/null
-xdpyinfo >/dev/null 2>&1 || { echo "$(basename "$0"): Xvfb on $DISPLAY did not come up in 30 s" >&2; exit 1; }
+xdpyinfo >/dev/null 2>&1 || { echo "$(basename "$0"): FAIL: Xvfb on $DISPLAY did not come up in 30 s" >&2; exit 1; }
 
 answers=$(mktemp --suffix=.json)
 cat >"$answers" <<'JSON'
@@ -74,7 +77,7 @@ shot() { # shot NAME [WAIT]: screenshot the window, retrying until it is painted
     import -window "$wid" "$f" 2>/dev/null && ! blank "$f" && break
     sleep 0.25
   done
-  if blank "$f"; then echo "gui-smoke: $f is blank" >&2; exit 1; fi
+  if blank "$f"; then echo "gui-smoke: FAIL: $f is blank" >&2; exit 1; fi
   echo "gui-smoke: $f ok (standard deviation $(identify -format '%[fx:standard_deviation]' "$f"))"
 }
 next() { xdotool windowfocus --sync "$wid" 2>/dev/null || true; xdotool key --window "$wid" Return; }
@@ -97,11 +100,11 @@ app=
 quit_within() {
   local name=$1 log=$2 limit=$3 t0 ms
   t0=$(date +%s%N)
-  kill -TERM "$app"
+  kill -TERM "$app" 2>/dev/null || { cat "$log" >&2; echo "gui-smoke: FAIL: $name: the program ended before it was sent SIGTERM" >&2; exit 1; }
   for _ in $(seq $((limit * 20))); do kill -0 "$app" 2>/dev/null || break; sleep 0.05; done
   if kill -0 "$app" 2>/dev/null; then
     cat "$log" >&2
-    echo "gui-smoke: $name: still running $limit s after SIGTERM" >&2
+    echo "gui-smoke: FAIL: $name: still running $limit s after SIGTERM" >&2
     exit 1
   fi
   wait "$app" 2>/dev/null || true
@@ -115,14 +118,16 @@ quit_within() {
 "$bin" -demo -answers "$answers" -auto-apply 100ms -step-delay 3s >"$out/quit-apply.log" 2>&1 &
 app=$!
 wait_window gui-smoke "$app" "$out/quit-apply.log"
-sleep 1
-for _ in 1 2 3 4 5; do next; sleep 0.6; done
+# Enter until step 6 shows (a press that lands while Next is still disabled
+# is lost, so presses are not counted), then wait for the smoke program's
+# own Apply.
+for _ in $(seq 60); do grep -q "smoke: step 6" "$out/quit-apply.log" && break; next; sleep 0.5; done
 for _ in $(seq 400); do grep -q "smoke: apply running" "$out/quit-apply.log" && break; sleep 0.05; done
-grep -q "smoke: apply running" "$out/quit-apply.log" || { cat "$out/quit-apply.log" >&2; echo "gui-smoke: quit-apply: Apply never started" >&2; exit 1; }
+grep -q "smoke: apply running" "$out/quit-apply.log" || { cat "$out/quit-apply.log" >&2; echo "gui-smoke: FAIL: quit-apply: Apply never started" >&2; exit 1; }
 quit_within quit-apply "$out/quit-apply.log" 15
 if ! grep -q "^pvinject: Stopped: .* was left as it was before" "$out/quit-apply.log"; then
   cat "$out/quit-apply.log" >&2
-  echo "gui-smoke: quit-apply: the write in progress was not stopped and settled before the process ended" >&2
+  echo "gui-smoke: FAIL: quit-apply: the write in progress was not stopped and settled before the process ended" >&2
   exit 1
 fi
 grep "^pvinject: Stopped" "$out/quit-apply.log" | sed 's/^/gui-smoke: quit-apply: /'
@@ -132,8 +137,8 @@ grep "^pvinject: Stopped" "$out/quit-apply.log" | sed 's/^/gui-smoke: quit-apply
 app=$!
 wait_window gui-smoke "$app" "$out/quit-hang.log"
 for _ in $(seq 200); do grep -q "holding Fyne's main loop" "$out/quit-hang.log" && break; sleep 0.05; done
-grep -q "holding Fyne's main loop" "$out/quit-hang.log" || { cat "$out/quit-hang.log" >&2; echo "gui-smoke: quit-hang: the hang was not simulated" >&2; exit 1; }
-quit_within quit-hang "$out/quit-hang.log" 9
+grep -q "holding Fyne's main loop" "$out/quit-hang.log" || { cat "$out/quit-hang.log" >&2; echo "gui-smoke: FAIL: quit-hang: the hang was not simulated" >&2; exit 1; }
+quit_within quit-hang "$out/quit-hang.log" 15 # 5 s of grace, the rest for a loaded host
 echo "gui-smoke: quitting PASS (a write stopped cleanly; a stuck shutdown left within the grace)"
 
 # Then the real binary over the real core, on the same display; its failure

@@ -72,6 +72,7 @@ func main() {
 	if *autoApply > 0 {
 		go applyOnStep6(u, *autoApply)
 	}
+	go reportSteps(u)
 	u.RunUntil(ctx.Done())
 	fmt.Fprintf(os.Stderr, "smoke: quit after %d ms\n", time.Since(start).Milliseconds())
 }
@@ -88,6 +89,21 @@ func applyOnStep6(u *ui.UI, after time.Duration) {
 			}
 			fmt.Fprintln(os.Stderr, "smoke: apply running")
 			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// reportSteps prints "smoke: step N" whenever the wizard enters step N, so
+// that the smoke test can press Next until a step is reached instead of
+// counting key presses, some of which a loaded host delivers while Next is
+// still disabled.
+func reportSteps(u *ui.UI) {
+	last := wizard.Step(-1)
+	for {
+		if st := u.Wizard().State(); st.Step != last {
+			last = st.Step
+			fmt.Fprintf(os.Stderr, "smoke: step %d\n", int(last))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
