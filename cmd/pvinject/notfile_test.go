@@ -39,7 +39,7 @@ func TestNotAnImageFile(t *testing.T) {
 		{fifo, fifo, "it is a FIFO (named pipe), not a disk image file"},
 		{folder, folder, "it is a folder, not a disk image file"},
 		{"/dev/zero", "/dev/zero", "it is a character device node, not a disk image file"},
-		{child, parent, "as its parent, which is not a regular file"},
+		{child, parent, "is not usable: it is a FIFO (named pipe), not a disk image file"},
 	}
 	out := filepath.Join(t.TempDir(), "out.qcow2")
 	for _, im := range images {

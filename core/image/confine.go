@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/pvinject/pvinject/internal/hostfile"
 )
 
 // ErrParentOutside is wrapped by the error for a parent (backing) file that
@@ -56,8 +58,12 @@ func ResolveParentIn(ref, child string, allowOutside bool) (string, error) {
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
 		return "", &ParentOutsideError{Child: child, Ref: ref, Resolved: real}
 	}
-	if st, err := os.Stat(real); err != nil || !st.Mode().IsRegular() {
-		return "", fmt.Errorf("%w: %s names %s as its parent, which is not a regular file", ErrParentMissing, child, real)
+	st, err := os.Stat(real)
+	if err != nil {
+		return "", &ParentMissingError{Child: child, Ref: ref, Tried: []string{real}}
+	}
+	if why := hostfile.NotImage(st.Mode()); why != "" {
+		return "", &ParentMissingError{Child: child, Ref: ref, Found: real, Why: why}
 	}
 	return p, nil
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -42,8 +43,35 @@ type layer struct {
 }
 
 // ErrParentMissing is wrapped by the error for a parent (backing) file that
-// does not exist.
+// does not exist or is not a file.
 var ErrParentMissing = errors.New("image: parent image not found")
+
+// ParentMissingError is a differencing disk whose parent cannot be opened.
+// It is the whole message an admin sees, from the command line and the
+// wizard alike: a disk copied without its parent (a qcow2 overlay, a
+// Hyper-V checkpoint's .avhdx) is a common first attempt, and the format
+// layers' chain ("qcow2: …: open backing file …") says nothing they can act
+// on.
+type ParentMissingError struct {
+	Child string   // the differencing disk, as it was opened
+	Ref   string   // the parent as the disk stores it ("" when it stores none)
+	Tried []string // where it was looked for
+	Found string   // the parent, when it exists but is no disk image file
+	Why   string   // what Found is instead (hostfile.NotImage's words)
+}
+
+func (e *ParentMissingError) Error() string {
+	switch {
+	case e.Ref == "":
+		return fmt.Sprintf("%s: it is a differencing disk that does not say which image is its parent: the file is damaged. Use the disk it was made from, or a copy made before the damage", e.Child)
+	case e.Found != "":
+		return fmt.Sprintf("%s: it is a differencing disk whose parent image %s is not usable: %s. Put the parent disk image there, then try again", e.Child, e.Found, e.Why)
+	}
+	return fmt.Sprintf("%s: it is a differencing disk, and its parent image %q is not here (looked for %s). Copy the parent image into the same folder and try again, or first merge the disk into a standalone image on the machine that has the parent (for example with qemu-img convert, or Hyper-V Manager's Edit Disk, Merge)",
+		e.Child, e.Ref, strings.Join(e.Tried, " and "))
+}
+
+func (e *ParentMissingError) Unwrap() error { return ErrParentMissing }
 
 // ErrChainLoop is wrapped by the error for a chain that names one of its own
 // images as a parent.
@@ -122,6 +150,10 @@ func (im *Image) openLayer(path string, opts disk.Options, depth int, seen []os.
 		return img, nil
 	}
 	img, err := f.Open(path, b, lopts)
+	var pm *ParentMissingError
+	if errors.As(err, &pm) {
+		return nil, "", pm // it names the disk whose parent is missing, at any depth
+	}
 	if err != nil {
 		return nil, "", Named(path, fmt.Errorf("not a readable %s image: %w", f.Name, err))
 	}
@@ -160,10 +192,10 @@ func readEnds(b disk.Backing) (head, tail []byte, size int64, err error) {
 // that exists. Relative references (either slash) are relative to the child's
 // folder; an absolute reference that does not exist here (a Windows path, or
 // an image moved from another host) falls back to its base name in the
-// child's folder. The error wraps ErrParentMissing and names both files.
+// child's folder. The error is a *ParentMissingError naming both files.
 func ResolveParent(ref, child string) (string, error) {
 	if ref == "" {
-		return "", fmt.Errorf("%w: %s names an empty parent", ErrParentMissing, child)
+		return "", &ParentMissingError{Child: child}
 	}
 	dir := filepath.Dir(child)
 	r := strings.ReplaceAll(ref, `\`, "/")
@@ -176,12 +208,13 @@ func ResolveParent(ref, child string) (string, error) {
 		tries = append(tries, filepath.Join(dir, filepath.FromSlash(r)))
 	}
 	tries = append(tries, filepath.Join(dir, r[strings.LastIndex(r, "/")+1:]))
+	tries = slices.Compact(tries) // "parent.raw" relative and by base name are one place
 	for _, p := range tries {
 		if st, err := os.Stat(p); err == nil && !st.IsDir() {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("%w: %s needs parent %q (looked for %s)", ErrParentMissing, child, ref, strings.Join(tries, ", "))
+	return "", &ParentMissingError{Child: child, Ref: ref, Tried: tries}
 }
 
 // Format is the top layer's format name.

@@ -132,3 +132,26 @@ func TestFormatNames(t *testing.T) {
 		t.Error("FormatForPath(disk.iso) accepted an unknown extension")
 	}
 }
+
+// TestParentMissingWords: the error for a missing parent is one sentence an
+// admin can act on, whatever the reference looks like; each place it was
+// looked for is named once.
+func TestParentMissingWords(t *testing.T) {
+	dir := t.TempDir()
+	child := filepath.Join(dir, "disk.qcow2")
+	for _, c := range []struct{ ref, want string }{
+		{"base.raw", `its parent image "base.raw" is not here (looked for ` + filepath.Join(dir, "base.raw") + ")"},
+		{`C:\VMs\base.vhdx`, `its parent image "C:\\VMs\\base.vhdx" is not here (looked for ` + filepath.Join(dir, "base.vhdx") + ")"},
+		{"/elsewhere/base.raw", "(looked for /elsewhere/base.raw and " + filepath.Join(dir, "base.raw") + ")"},
+		{"", "it is a differencing disk that does not say which image is its parent: the file is damaged"},
+	} {
+		_, err := ResolveParent(c.ref, child)
+		var pm *ParentMissingError
+		if !errors.As(err, &pm) || !errors.Is(err, ErrParentMissing) {
+			t.Fatalf("ResolveParent(%q) = %v, want a ParentMissingError", c.ref, err)
+		}
+		if msg := err.Error(); !strings.HasPrefix(msg, child+": it is a differencing disk") || !strings.Contains(msg, c.want) || strings.Contains(msg, "\n") {
+			t.Errorf("ResolveParent(%q) = %q, want one line beginning with the disk and saying %q", c.ref, msg, c.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/pvinject/pvinject/core/image"
 	"github.com/pvinject/pvinject/core/inject"
 	"github.com/pvinject/pvinject/core/safety"
 	"github.com/pvinject/pvinject/wizard"
@@ -32,6 +33,16 @@ func (e *Engine) plain(what string, err error) error {
 		// Refusals speak to the command line (their remedy may name a
 		// flag): keep the reason only.
 		return &plainError{msg: fmt.Sprintf("%s: %s", what, r.Reason), cause: err}
+	}
+	// A differencing disk's parent that is missing or outside its folder:
+	// the image package's words name the files and say what to do.
+	var pm *image.ParentMissingError
+	if errors.As(err, &pm) {
+		return &plainError{msg: pm.Error(), cause: err}
+	}
+	var po *image.ParentOutsideError
+	if errors.As(err, &po) {
+		return &plainError{msg: po.Error() + ". Move the parent image into the same folder as the disk, then open the disk again", cause: err}
 	}
 	if where, full := inject.FullDiskWhere(err); full {
 		return &plainError{msg: fmt.Sprintf("%s: %s is full. Free some space there and try again.", what, where), cause: err}
