@@ -216,7 +216,9 @@ func exitCode(env *cliEnv, prefix string, err error) int {
 		fmt.Fprintf(env.stderr, "To keep the guest as it is: pvinject accept %s\nTo restore anyway (the changed files will be damaged): pvinject rollback --force %s\n", inject.ShellQuote(changed.Image), inject.ShellQuote(changed.Image))
 		return exitRefused
 	case errors.As(err, &damaged):
-		fmt.Fprintf(env.stderr, "%s: %s (pvinject accept %s)\n", prefix, msg, inject.ShellQuote(damaged.Image))
+		// Its own words name the journal, and so the image; the layers
+		// above it add only package prefixes ("inject: rollback …").
+		fmt.Fprintf(env.stderr, "%s: %s (pvinject accept %s)\n", prefix, damaged.Error(), inject.ShellQuote(damaged.Image))
 		return exitRefused
 	case errors.As(err, &ue):
 		fmt.Fprintf(env.stderr, "%s: %s (run %s --help)\n", prefix, msg, prefix)

@@ -118,6 +118,24 @@ func TestStateFileNotAFile(t *testing.T) {
 			t.Fatalf("pvinject %v still running after 10 s", c.args)
 		}
 	}
+	// A journal that is no file is named as what it is; it used to read as
+	// "damaged (it is 0 bytes long …)", or fail to open as a folder.
+	jp := inject.JournalPath(img)
+	for kind, mk := range map[string]func() error{
+		"a FIFO (named pipe)": func() error { return syscall.Mkfifo(jp, 0o644) },
+		"a folder":            func() error { return os.Mkdir(jp, 0o755) },
+	} {
+		must(t, mk())
+		r := cli(t, "rollback", img)
+		if r.code == exitOK {
+			t.Errorf("rollback with a journal that is %s: %v", kind, r)
+		}
+		wantOneLine(t, r, "pvinject rollback: the rollback journal "+jp+" is damaged (it is "+kind+", not a file that pvinject writes)", "nothing was restored and the journal was kept")
+		if _, err := os.Lstat(jp); err != nil {
+			t.Errorf("the journal that is %s is gone: %v", kind, err)
+		}
+		must(t, os.Remove(jp))
+	}
 	if testenv.FileSHA256(t, img) != sum {
 		t.Error("the image changed")
 	}

@@ -111,6 +111,9 @@ func TestRollbackDamagedJournal(t *testing.T) {
 		t.Fatalf("rollback with a damaged journal: %v", r)
 	}
 	wantOneLine(t, r, journal.Path(img), "damaged", "cut short", "nothing was restored", "pvinject accept")
+	if strings.Contains(r.stderr, "inject: rollback") {
+		t.Errorf("the message shows a package prefix: %q", r.stderr)
+	}
 	if testenv.FileSHA256(t, img) != sum {
 		t.Error("the image changed")
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pvinject/pvinject/core/disk"
+	"github.com/pvinject/pvinject/internal/hostfile"
 )
 
 // Change is one thing that differs from what the journaled run left: a
@@ -102,8 +103,15 @@ func Rollback(imagePath string) error {
 // RollbackWith is Rollback with options.
 func RollbackWith(imagePath string, opt Options) (*Result, error) {
 	jp := Path(imagePath)
-	if _, err := os.Lstat(jp); errors.Is(err, os.ErrNotExist) {
+	st, err := os.Lstat(jp)
+	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", imagePath, ErrNoJournal)
+	}
+	if err == nil && !st.Mode().IsRegular() {
+		// pvinject writes its journal as a regular file, never anything
+		// else; a FIFO would read as empty, a folder would not open, and a
+		// link could lead anywhere: say what is there instead.
+		return nil, &DamagedError{Image: imagePath, Journal: jp, Reason: "it is " + hostfile.Kind(st.Mode()) + ", not a file that pvinject writes"}
 	}
 	f, err := os.OpenFile(jp, os.O_RDWR, 0)
 	if err != nil {
